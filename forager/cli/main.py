@@ -1,0 +1,34 @@
+"""The `forager` command line."""
+
+from __future__ import annotations
+
+import typer
+
+from forager.cli import env_cmd, images_cmd
+from forager.cli.common import console, run_guarded
+from forager.config import get_settings
+
+app = typer.Typer(
+    help="Forager: verified Docker environments, tasks and agent trajectories from repositories.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(env_cmd.app, name="env", help="Build, list and show environments.")
+app.add_typer(images_cmd.app, name="images", help="Base images (built without a registry).")
+
+db_app = typer.Typer(help="The store.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Run the store's migrations (the API and workers do this at start too)."""
+    from forager.store.db import migrate, table_names
+
+    settings = get_settings()
+    run_guarded(lambda: migrate(settings.db_url))
+    console.print(f"store ready: {', '.join(table_names(settings.db_url))}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,333 @@
+"""Repair strategies: each proposes the next install plan after a failed attempt.
+
+The loop in `forager.envs.pipeline` only asks strategies, in order, for a plan it has not
+tried yet; a new strategy (an LLM-driven one, say) is one more object in `DEFAULT_STRATEGIES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from forager.build.plan import InstallPlan
+from forager.config import Settings
+from forager.envs.log_hints import Hints, read_log
+from forager.profile.models import RepoProfile
+
+FailedStage = Literal["build", "tests"]
+
+
+@dataclass
+class AttemptOutcome:
+    plan: InstallPlan
+    stage: FailedStage
+    log: str
+
+
+@dataclass
+class RepairContext:
+    profile: RepoProfile
+    settings: Settings
+    pythons: list[str]  # candidate versions, best first
+    history: list[AttemptOutcome] = field(default_factory=list)
+    learned: Hints = field(default_factory=Hints)  # fixes found in all logs so far
+
+    @property
+    def last(self) -> AttemptOutcome:
+        return self.history[-1]
+
+    def learn(self, log: str) -> Hints:
+        new = read_log(log, set(self.profile.packages))
+        for src, dst in (
+            (new.system_packages, self.learned.system_packages),
+            (new.pip_packages, self.learned.pip_packages),
+            (new.build_modules, self.learned.build_modules),
+        ):
+            dst.extend(x for x in src if x not in dst)
+        self.learned.python_mismatch = new.python_mismatch
+        return new
+
+
+class Strategy(Protocol):
+    name: str
+    stages: tuple[FailedStage, ...]
+
+    def propose(self, ctx: RepairContext) -> InstallPlan | None: ...
+
+
+# Development tools that test suites do not import: linters, type checkers, docs and release
+# tooling. Installing them costs image size (pyright alone is ~40 MB) and build time.
+NOT_FOR_TESTS = frozenset(
+    {
+        "ruff",
+        "black",
+        "flake8",
+        "pylint",
+        "isort",
+        "pyright",
+        "ty",
+        "pyrefly",
+        "mypy",
+        "pre-commit",
+        "sphinx",
+        "furo",
+        "mkdocs",
+        "mkdocs-material",
+        "twine",
+        "build",
+        "tox",
+        "nox",
+        "codespell",
+        "bandit",
+        "towncrier",
+        "bump2version",
+        "bumpversion",
+        "check-manifest",
+        "pyroma",
+        "doc8",
+        "pydocstyle",
+        "autopep8",
+        "yapf",
+        "blacken-docs",
+        "interrogate",
+        "commitizen",
+        "ipython",
+        "ipdb",
+        "jupyter",
+        "notebook",
+    }
+)
+
+
+def _for_tests(name: str) -> bool:
+    return name not in NOT_FOR_TESTS and not name.startswith(("sphinx", "mkdocs", "flake8-", "types-"))
+
+
+def _req_name(req: str) -> str | None:
+    try:
+        return canonicalize_name(Requirement(req).name)
+    except InvalidRequirement:
+        return None
+
+
+def _dedupe(reqs: list[str], exclude: AbstractSet[str]) -> list[str]:
+    out: list[str] = []
+    seen: set[str] = set()
+    for r in reqs:
+        name = _req_name(r)
+        if name is None or name in exclude or not _for_tests(name):
+            continue
+        key = r.replace(" ", "")
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out
+
+
+def test_tools(profile: RepoProfile) -> list[str]:
+    tools = list(profile.pytest_plugins)
+    if profile.test_framework == "pytest":
+        tools.insert(0, "pytest")
+    return tools
+
+
+def base_plan(profile: RepoProfile, python: str, settings: Settings, strategy: str, why: str) -> InstallPlan:
+    """Static dependencies in their own layer, then the project installed editable with its test extras."""
+    own = {canonicalize_name(profile.name)}
+    deps: list[str] = list(profile.dependencies or [])
+    extras = [e for e in profile.test_extras if e in profile.extras]
+    for e in extras:
+        deps += profile.extras[e]
+    deps += profile.test_requirements + test_tools(profile)
+    names = {_req_name(d) for d in deps}
+    if profile.test_framework == "pytest" and "pytest" not in names:
+        deps.append("pytest")
+    return InstallPlan(
+        strategy=strategy,
+        why=why,
+        python=python,
+        base_image=settings.base_images[python],
+        system_packages=list(profile.system_packages),
+        deps_requirements=_dedupe(deps, own),
+        install_mode="editable" if profile.installable else "none",
+        extras=extras if profile.installable else [],
+        test_framework=profile.test_framework,
+        test_paths=list(profile.test_paths),
+        test_args=list(profile.pytest_args),
+    )
+
+
+def _with_learned(plan: InstallPlan, ctx: RepairContext) -> InstallPlan:
+    learned = ctx.learned
+    update: dict[str, object] = {
+        "system_packages": sorted(set(plan.system_packages) | set(learned.system_packages)),
+        "extra_packages": plan.extra_packages
+        + [p for p in learned.pip_packages if p not in plan.extra_packages],
+    }
+    if learned.build_modules:
+        # An undeclared build-time import: install it first and build without isolation.
+        update["deps_requirements"] = plan.deps_requirements + [
+            m for m in ["setuptools", "wheel", *learned.build_modules] if m not in plan.deps_requirements
+        ]
+        update["pip_args"] = sorted(set(plan.pip_args) | {"--no-build-isolation"})
+    return plan.model_copy(update=update)
+
+
+class LogFixes:
+    """Add what the last log says is missing: headers' packages, modules, pytest plugins."""
+
+    name = "log-fixes"
+    stages: tuple[FailedStage, ...] = ("build", "tests")
+
+    def propose(self, ctx: RepairContext) -> InstallPlan | None:
+        if ctx.learned.empty():
+            return None
+        return _with_learned(ctx.last.plan, ctx).model_copy(
+            update={"strategy": self.name, "why": _describe(ctx.learned)}
+        )
+
+
+class ResolveFromProject:
+    """Let pip resolve everything from the project itself (static analysis may be wrong)."""
+
+    name = "resolve-from-project"
+    stages: tuple[FailedStage, ...] = ("build",)
+
+    def propose(self, ctx: RepairContext) -> InstallPlan | None:
+        if not ctx.profile.installable:
+            return None
+        plan = base_plan(
+            ctx.profile,
+            ctx.last.plan.python,
+            ctx.settings,
+            self.name,
+            "the dependency layer failed: install the project with its test extras in one step",
+        )
+        own = {canonicalize_name(ctx.profile.name)}
+        extra = _dedupe(ctx.profile.test_requirements + test_tools(ctx.profile), own)
+        return _with_learned(plan.model_copy(update={"deps_requirements": [], "extra_packages": extra}), ctx)
+
+
+class NonEditable:
+    """Some build backends cannot install editable: install the project normally."""
+
+    name = "non-editable"
+    stages: tuple[FailedStage, ...] = ("build",)
+
+    def propose(self, ctx: RepairContext) -> InstallPlan | None:
+        last = ctx.last.plan
+        if last.install_mode != "editable":
+            return None
+        return last.model_copy(
+            update={
+                "strategy": self.name,
+                "install_mode": "regular",
+                "why": "editable install failed: install the project as a wheel",
+            }
+        )
+
+
+class DropExtras:
+    """An extra may name packages that cannot install here: go without extras."""
+
+    name = "drop-extras"
+    stages: tuple[FailedStage, ...] = ("build",)
+
+    def propose(self, ctx: RepairContext) -> InstallPlan | None:
+        last = ctx.last.plan
+        if not last.extras:
+            return None
+        own = {canonicalize_name(ctx.profile.name)}
+        deps = _dedupe(
+            list(ctx.profile.dependencies or []) + ctx.profile.test_requirements + test_tools(ctx.profile),
+            own,
+        )
+        return last.model_copy(
+            update={
+                "strategy": self.name,
+                "extras": [],
+                "deps_requirements": deps,
+                "why": f"installing extras {last.extras} failed: try without them",
+            }
+        )
+
+
+class ToxDeps:
+    """Use the test dependencies that tox.ini declares."""
+
+    name = "tox-deps"
+    stages: tuple[FailedStage, ...] = ("build", "tests")
+
+    def propose(self, ctx: RepairContext) -> InstallPlan | None:
+        tox = ctx.profile.tox_deps
+        if not tox:
+            return None
+        last = ctx.last.plan
+        extra = last.extra_packages + [d for d in tox if d not in last.extra_packages]
+        return last.model_copy(
+            update={
+                "strategy": self.name,
+                "extra_packages": extra,
+                "why": "install the deps of tox's testenv",
+            }
+        )
+
+
+class OtherPython:
+    """Switch to the next Python version that the project allows.
+
+    Early in the list it acts only when the log points at the Python version; as the last
+    resort (`only_on_mismatch=False`) it acts on any build failure.
+    """
+
+    name = "other-python"
+
+    def __init__(self, only_on_mismatch: bool) -> None:
+        self.only_on_mismatch = only_on_mismatch
+        self.stages: tuple[FailedStage, ...] = ("build", "tests") if only_on_mismatch else ("build",)
+
+    def propose(self, ctx: RepairContext) -> InstallPlan | None:
+        if self.only_on_mismatch and not ctx.learned.python_mismatch:
+            return None
+        tried = {a.plan.python for a in ctx.history}
+        for py in ctx.pythons:
+            if py not in tried:
+                plan = base_plan(ctx.profile, py, ctx.settings, self.name, f"try Python {py}")
+                return _with_learned(plan, ctx)
+        return None
+
+
+DEFAULT_STRATEGIES: list[Strategy] = [
+    LogFixes(),
+    OtherPython(only_on_mismatch=True),
+    ResolveFromProject(),
+    DropExtras(),
+    NonEditable(),
+    ToxDeps(),
+    OtherPython(only_on_mismatch=False),
+]
+
+
+def _describe(h: Hints) -> str:
+    parts = []
+    if h.system_packages:
+        parts.append(f"system packages {h.system_packages}")
+    if h.pip_packages:
+        parts.append(f"packages {h.pip_packages}")
+    if h.build_modules:
+        parts.append(f"build-time modules {h.build_modules} (no build isolation)")
+    return "the log asks for " + ", ".join(parts)
+
+
+def next_plan(ctx: RepairContext, strategies: list[Strategy], tried: set[str]) -> InstallPlan | None:
+    for s in strategies:
+        if ctx.last.stage not in s.stages:
+            continue
+        plan = s.propose(ctx)
+        if plan is not None and plan.fingerprint() not in tried:
+            return plan
+    return None

@@ -1,0 +1,156 @@
+"""Typed SQLAlchemy 2.0 models of the store; the same schema runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # SQLite autoincrements only an INTEGER PRIMARY KEY, so 64-bit ints are INTEGER there.
+    type_annotation_map = {
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+        int: BigInteger().with_variant(Integer(), "sqlite"),
+    }
+
+
+class SourceRow(Base):
+    """Where code comes from, as the user gave it (normalized)."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    spec: Mapped[str] = mapped_column(String(2048), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    snapshots: Mapped[list[SnapshotRow]] = relationship(back_populates="source")
+
+
+class SnapshotRow(Base):
+    """A source at a pinned commit."""
+
+    __tablename__ = "snapshots"
+    __table_args__ = (UniqueConstraint("source_id", "commit_sha"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    ref: Mapped[str | None] = mapped_column(String(256))
+    commit_sha: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(256))
+    repo_path: Mapped[str] = mapped_column(String(4096))
+    file_count: Mapped[int]
+    total_bytes: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    source: Mapped[SourceRow] = relationship(back_populates="snapshots")
+    environments: Mapped[list[EnvironmentRow]] = relationship(back_populates="snapshot")
+
+
+class EnvironmentRow(Base):
+    """A (possibly failed) attempt to turn a snapshot into a verified image."""
+
+    __tablename__ = "environments"
+    __table_args__ = (Index("ix_environments_status", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))  # building | verified | failed
+    reason: Mapped[str | None] = mapped_column(Text)
+    image_id: Mapped[str | None] = mapped_column(String(128))
+    image_tag: Mapped[str | None] = mapped_column(String(256))
+    base_image: Mapped[str | None] = mapped_column(String(256))
+    python_version: Mapped[str | None] = mapped_column(String(16))
+    strategy: Mapped[str | None] = mapped_column(String(64))
+    install_steps: Mapped[list[Any]] = mapped_column(default=list)
+    test_command: Mapped[list[Any]] = mapped_column(default=list)
+    test_framework: Mapped[str | None] = mapped_column(String(16))
+    profile: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    tests_collected: Mapped[int] = mapped_column(default=0)
+    tests_passed: Mapped[int] = mapped_column(default=0)
+    tests_failed: Mapped[int] = mapped_column(default=0)
+    tests_skipped: Mapped[int] = mapped_column(default=0)
+    tests_error: Mapped[int] = mapped_column(default=0)
+    tests_flaky: Mapped[int] = mapped_column(default=0)
+    image_size_bytes: Mapped[int | None]
+    added_size_bytes: Mapped[int | None]
+    timings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    snapshot: Mapped[SnapshotRow] = relationship(back_populates="environments")
+    attempts: Mapped[list[BuildAttemptRow]] = relationship(
+        back_populates="environment", order_by="BuildAttemptRow.index", cascade="all, delete-orphan"
+    )
+    test_results: Mapped[list[TestResultRow]] = relationship(
+        back_populates="environment", cascade="all, delete-orphan"
+    )
+
+
+class BuildAttemptRow(Base):
+    """One strategy tried while building/validating an environment, with its log."""
+
+    __tablename__ = "build_attempts"
+    __table_args__ = (UniqueConstraint("environment_id", "index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    environment_id: Mapped[int] = mapped_column(ForeignKey("environments.id", ondelete="CASCADE"))
+    index: Mapped[int]
+    strategy: Mapped[str] = mapped_column(String(64))
+    why: Mapped[str] = mapped_column(Text, default="")
+    plan: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(24))  # running | build_failed | tests_failed | verified | ...
+    reason: Mapped[str | None] = mapped_column(Text)
+    dockerfile: Mapped[str] = mapped_column(Text, default="")
+    build_log: Mapped[str] = mapped_column(Text, default="")
+    test_log: Mapped[str] = mapped_column(Text, default="")
+    image_id: Mapped[str | None] = mapped_column(String(128))
+    build_s: Mapped[float | None]
+    test_s: Mapped[float | None]
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+    environment: Mapped[EnvironmentRow] = relationship(back_populates="attempts")
+
+
+class TestResultRow(Base):
+    """Per-test baseline outcome of a verified (or failed) environment."""
+
+    __tablename__ = "test_results"
+    __table_args__ = (UniqueConstraint("environment_id", "test_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    environment_id: Mapped[int] = mapped_column(ForeignKey("environments.id", ondelete="CASCADE"))
+    test_id: Mapped[str] = mapped_column(String(2048))
+    outcome: Mapped[str] = mapped_column(String(16))  # passed | failed | skipped | error
+    duration_s: Mapped[float] = mapped_column(default=0.0)
+    flaky: Mapped[bool] = mapped_column(default=False)
+
+    environment: Mapped[EnvironmentRow] = relationship(back_populates="test_results")

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Set up everything the test suite needs (Docker, PostgreSQL, Redis, venv, base image),
+# then run linters and the whole suite. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh docker postgres redis
+
+echo "[test] ruff" >&2
+ruff check forager api workers model images tests benchmarks
+ruff format --check forager api workers model images tests benchmarks
+echo "[test] mypy" >&2
+mypy forager api workers model images
+echo "[test] pytest" >&2
+exec pytest -q -p no:cacheprovider "$@"

@@ -1,0 +1,125 @@
+"""Shared fixtures: real services, a fresh PostgreSQL database, isolated settings.
+
+A missing service fails the run with a message saying how to start it; nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from datetime import datetime
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import psycopg
+import pytest
+import redis
+
+from forager.config import Settings
+
+PG_ADMIN_URL = os.environ.get("FORAGER_TEST_PG", "postgresql://forager:forager@127.0.0.1:5432/forager")
+REDIS_URL = os.environ.get("FORAGER_TEST_REDIS", "redis://127.0.0.1:6379/15")
+HINT = "start the services with `scripts/services.sh` (run as root), or run `scripts/test.sh`"
+
+
+def _ca_certs() -> list[Path]:
+    raw = os.environ.get("FORAGER_CA_CERTS", "")
+    return [Path(p) for p in raw.split(":") if p.strip()]
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> docker.DockerClient:
+    try:
+        client = docker.from_env(timeout=600)
+        client.ping()
+    except docker.errors.DockerException as exc:
+        pytest.fail(f"the Docker engine does not answer ({exc}); {HINT}", pytrace=False)
+    return client
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A database of its own for this test session, dropped at the end."""
+    name = f"forager_test_{uuid.uuid4().hex[:8]}"
+    try:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL does not answer at {PG_ADMIN_URL} ({exc}); {HINT}", pytrace=False)
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    url = f"{base}/{name}"
+    yield url
+    from forager.store.db import get_engine
+
+    get_engine(url).dispose()
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis does not answer at {REDIS_URL} ({exc}); {HINT}", pytrace=False)
+    return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("forager-data")
+
+
+@pytest.fixture(scope="session")
+def settings(data_dir: Path, pg_url: str, docker_client: docker.DockerClient) -> Settings:
+    """Settings on the real PostgreSQL store and the local engine, with the bookworm base."""
+    s = Settings(
+        data_dir=data_dir,
+        database_url=pg_url,
+        ca_certs=_ca_certs(),
+        test_runs=2,
+        build_timeout_s=600,
+        test_timeout_s=300,
+        max_attempts=4,
+    )
+    ref = s.base_images[s.default_python]
+    try:
+        docker_client.images.get(ref)
+    except docker.errors.ImageNotFound:
+        pytest.fail(
+            f"base image {ref} is missing: run `forager images bootstrap` (scripts/test.sh does)",
+            pytrace=False,
+        )
+    return s
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_containers_left_behind() -> Iterator[None]:
+    """After the whole suite, no container of Forager's that the suite started may remain.
+
+    Image builds' intermediate containers carry the image's labels; they belong to the
+    engine's builder (and to any benchmark running beside the suite), so they are not counted.
+    """
+    started = time.time()
+    yield
+    try:
+        client = docker.from_env()
+        found = client.containers.list(all=True, filters={"label": "forager.managed=1"})
+    except docker.errors.DockerException:
+        return
+    left = [
+        c
+        for c in found
+        if c.labels.get("forager.kind") not in ("environment", "base") and _created(c) >= started - 1
+    ]
+    names = [f"{c.name} ({c.labels.get('forager.kind')})" for c in left]
+    for c in left:
+        c.remove(force=True)
+    assert not names, f"containers left behind by the suite: {names}"
+
+
+def _created(container: docker.models.containers.Container) -> float:
+    stamp = container.attrs["Created"][:26].rstrip("Z") + "+00:00"
+    return datetime.fromisoformat(stamp).timestamp()
