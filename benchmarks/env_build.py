@@ -53,7 +53,7 @@ def run(corpus: Path, limit: int | None) -> dict[str, object]:
         console.print(f"[{i}/{len(specs)}] {spec}")
         t0 = time.monotonic()
         try:
-            s = build_from_source(spec, settings)
+            s = build_from_source(spec, settings, rebuild=True)
         except ForagerError as exc:
             rows.append(
                 {

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FORAGER_", env_file=".env", extra="ignore")
 
     data_dir: Path = Field(default_factory=lambda: Path(user_data_dir("forager")))
+    instance: str = Field(
+        default="default", description="label on every container, so sweepers touch only their own"
+    )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: SQLite file in data_dir"
     )

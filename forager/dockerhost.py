@@ -11,6 +11,12 @@ from forager.errors import DockerUnavailableError
 
 LABEL_MANAGED = "forager.managed"
 LABEL_KIND = "forager.kind"  # base | environment | validation | sandbox | ...
+# Which Forager installation made a container: sweepers and test suites touch only their own.
+LABEL_INSTANCE = "forager.instance"
+
+
+def container_labels(kind: str, instance: str, **extra: str) -> dict[str, str]:
+    return {LABEL_MANAGED: "1", LABEL_KIND: kind, LABEL_INSTANCE: instance, **extra}
 
 
 @lru_cache(maxsize=1)

@@ -6,9 +6,7 @@ A missing service fails the run with a message saying how to start it; nothing i
 from __future__ import annotations
 
 import os
-import time
 import uuid
-from datetime import datetime
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +19,8 @@ from forager.config import Settings
 
 PG_ADMIN_URL = os.environ.get("FORAGER_TEST_PG", "postgresql://forager:forager@127.0.0.1:5432/forager")
 REDIS_URL = os.environ.get("FORAGER_TEST_REDIS", "redis://127.0.0.1:6379/15")
+# Containers this test session creates carry this label value; only they are checked/removed.
+TEST_INSTANCE = f"test-{uuid.uuid4().hex[:8]}"
 HINT = "start the services with `scripts/services.sh` (run as root), or run `scripts/test.sh`"
 
 
@@ -80,6 +80,7 @@ def settings(data_dir: Path, pg_url: str, docker_client: docker.DockerClient) ->
         database_url=pg_url,
         ca_certs=_ca_certs(),
         test_runs=2,
+        instance=TEST_INSTANCE,
         build_timeout_s=600,
         test_timeout_s=300,
         max_attempts=4,
@@ -97,29 +98,18 @@ def settings(data_dir: Path, pg_url: str, docker_client: docker.DockerClient) ->
 
 @pytest.fixture(scope="session", autouse=True)
 def no_containers_left_behind() -> Iterator[None]:
-    """After the whole suite, no container of Forager's that the suite started may remain.
+    """After the whole suite, no container that the suite started may remain.
 
-    Image builds' intermediate containers carry the image's labels; they belong to the
-    engine's builder (and to any benchmark running beside the suite), so they are not counted.
+    Containers of other Forager runs on the same engine (a benchmark beside the suite, image
+    builds' intermediate containers) have another instance label and are left alone.
     """
-    started = time.time()
     yield
     try:
         client = docker.from_env()
-        found = client.containers.list(all=True, filters={"label": "forager.managed=1"})
+        left = client.containers.list(all=True, filters={"label": f"forager.instance={TEST_INSTANCE}"})
     except docker.errors.DockerException:
         return
-    left = [
-        c
-        for c in found
-        if c.labels.get("forager.kind") not in ("environment", "base") and _created(c) >= started - 1
-    ]
     names = [f"{c.name} ({c.labels.get('forager.kind')})" for c in left]
     for c in left:
         c.remove(force=True)
     assert not names, f"containers left behind by the suite: {names}"
-
-
-def _created(container: docker.models.containers.Container) -> float:
-    stamp = container.attrs["Created"][:26].rstrip("Z") + "+00:00"
-    return datetime.fromisoformat(stamp).timestamp()

@@ -36,6 +36,7 @@ def build(
         bool, typer.Option("--json", help="print the summary as JSON (one object per source)")
     ] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="print the whole build log")] = False,
+    rebuild: Annotated[bool, typer.Option(help="build again even if a verified environment exists")] = False,
 ) -> None:
     """Turn sources into verified Docker images; ends with a summary."""
     from forager.envs.harvest import build_from_source
@@ -50,7 +51,7 @@ def build(
         t0 = time.monotonic()
         try:
             with RichReporter(console, spec, verbose=verbose) as rep:
-                summary = build_from_source(spec, settings, ref=ref, reporter=rep)
+                summary = build_from_source(spec, settings, ref=ref, reporter=rep, rebuild=rebuild)
             rows.append((spec, summary, None, time.monotonic() - t0))
             if as_json:
                 out.print_json(summary.model_dump_json()) if len(specs) == 1 else print(

@@ -11,7 +11,7 @@ from forager.build.builder import BuildResult, build_image, remove_image
 from forager.build.context import build_context, render_dockerfile
 from forager.build.plan import InstallPlan
 from forager.config import Settings
-from forager.dockerhost import image_size
+from forager.dockerhost import LABEL_INSTANCE, image_size
 from forager.envs.models import EnvironmentSummary
 from forager.envs.strategies import (
     DEFAULT_STRATEGIES,
@@ -174,7 +174,7 @@ def _attempts(
                 tag,
                 settings.build_timeout_s,
                 on_log=sink,
-                labels={"forager.environment": str(env_id)},
+                labels={"forager.environment": str(env_id), LABEL_INSTANCE: settings.instance},
             )
         sink.close()
         build_total += result.seconds

@@ -122,6 +122,16 @@ class EnvironmentStore:
                 env.tests_error = baseline.errors
                 env.tests_flaky = baseline.flaky
 
+    def find_verified(self, snapshot_id: int) -> int | None:
+        """The newest verified environment of a snapshot, if any."""
+        with session_scope(self.url) as s:
+            return s.scalar(
+                select(EnvironmentRow.id)
+                .where(EnvironmentRow.snapshot_id == snapshot_id, EnvironmentRow.status == "verified")
+                .order_by(EnvironmentRow.id.desc())
+                .limit(1)
+            )
+
     def get(self, env_id: int) -> EnvironmentRow:
         with session_scope(self.url) as s:
             env = s.scalar(

@@ -15,7 +15,7 @@ import requests
 from docker.models.containers import Container
 
 from forager.config import Settings
-from forager.dockerhost import LABEL_KIND, LABEL_MANAGED, get_docker
+from forager.dockerhost import container_labels, get_docker
 from forager.errors import TestRunError
 
 RUNNERS_DIR = "/opt/forager/runners"
@@ -76,7 +76,7 @@ def run_in_container(
             memswap_limit=settings.container_memory,
             pids_limit=settings.container_pids,
             nano_cpus=int(settings.container_cpus * 1e9),
-            labels={LABEL_MANAGED: "1", LABEL_KIND: kind},
+            labels=container_labels(kind, settings.instance),
             # Hostile output must not fill the engine's disk.
             log_config=docker.types.LogConfig(type="json-file", config={"max-size": "8m", "max-file": "1"}),
             detach=True,

@@ -63,7 +63,7 @@ class _Result(unittest.TextTestResult):
         _write(rec)
 
 
-class _NoMain(object):
+class _NoMain:
     """Stands in for unittest.main: test modules that call it at import time (to be run as
     scripts) must not run or exit while being discovered; this runner runs their tests."""
 
