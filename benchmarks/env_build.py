@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
 from rich.console import Console
 from rich.table import Table
 
@@ -22,6 +23,7 @@ from forager.build.context import build_context, render_dockerfile
 from forager.build.plan import InstallPlan
 from forager.cli.env_cmd import read_corpus
 from forager.config import get_settings
+from forager.dockerhost import get_docker
 from forager.envs.harvest import build_from_source
 from forager.errors import ForagerError
 from forager.store.environments import EnvironmentStore
@@ -44,6 +46,24 @@ def warm_rebuild_s(env_id: int, store: EnvironmentStore) -> float | None:
     return result.seconds if result.ok else None
 
 
+def forget_images(spec: str) -> int:
+    """Remove earlier images of this project so its first build here is really cold.
+
+    Shared layers (base, venv) stay cached, as they would on any engine that built another
+    project before; only this project's own layers are built from scratch.
+    """
+    settings = get_settings()
+    name = canonicalize_name(spec.removeprefix("pypi:").split("==")[0])
+    client = get_docker()
+    removed = 0
+    for image in client.images.list(name=f"{settings.image_prefix}-{name}"):
+        for tag in image.tags:
+            client.images.remove(tag, force=True)
+            removed += 1
+    client.images.prune(filters={"dangling": True})
+    return removed
+
+
 def run(corpus: Path, limit: int | None) -> dict[str, object]:
     settings = get_settings()
     store = EnvironmentStore(settings.db_url)
@@ -51,6 +71,7 @@ def run(corpus: Path, limit: int | None) -> dict[str, object]:
     specs = read_corpus(corpus)[:limit]
     for i, spec in enumerate(specs, 1):
         console.print(f"[{i}/{len(specs)}] {spec}")
+        forget_images(spec)
         t0 = time.monotonic()
         try:
             s = build_from_source(spec, settings, rebuild=True)

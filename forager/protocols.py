@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from pydantic import BaseModel
+
+from forager.agent.models import Action, PolicyInfo
+
 
 class Reporter(Protocol):
     """Receives progress of a long operation: stages and log lines.
@@ -22,3 +26,26 @@ class NullReporter:
 
     def log(self, line: str) -> None:
         pass
+
+
+class PolicyReply(BaseModel):
+    """What a policy answers for one step."""
+
+    raw_output: str
+    action: Action | None = None
+    format_error: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    llm_ms: float = 0.0
+
+
+class Policy(Protocol):
+    """Chooses the next action. It keeps its own view of the conversation."""
+
+    info: PolicyInfo
+
+    def start(self, system: str, task: str, seed: int) -> None: ...
+
+    def act(self) -> PolicyReply: ...
+
+    def observe(self, text: str) -> None: ...

@@ -154,3 +154,89 @@ class TestResultRow(Base):
     flaky: Mapped[bool] = mapped_column(default=False)
 
     environment: Mapped[EnvironmentRow] = relationship(back_populates="test_results")
+
+
+class TaskRow(Base):
+    """A bug to fix in an environment, proven by its tests (see forager.tasks)."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        UniqueConstraint("environment_id", "fingerprint"),
+        Index("ix_tasks_env_family", "environment_id", "family"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    environment_id: Mapped[int] = mapped_column(ForeignKey("environments.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # mutate_fix | issue_fix
+    family: Mapped[str] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of the bug patch
+    target_file: Mapped[str | None] = mapped_column(String(1024))
+    target_symbol: Mapped[str | None] = mapped_column(String(512))
+    line_start: Mapped[int | None]
+    line_end: Mapped[int | None]
+    description: Mapped[str] = mapped_column(Text, default="")
+    bug_patch: Mapped[str] = mapped_column(Text)
+    fix_patch: Mapped[str] = mapped_column(Text)
+    fail_to_pass: Mapped[list[Any]] = mapped_column(default=list)
+    pass_to_pass: Mapped[list[Any]] = mapped_column(default=list)
+    problem_statement: Mapped[str] = mapped_column(Text, default="")
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EpisodeRow(Base):
+    """One agent run; `status` stays `running` until the last step and the result are written."""
+
+    __tablename__ = "episodes"
+    __table_args__ = (Index("ix_episodes_env_status", "environment_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    environment_id: Mapped[int] = mapped_column(ForeignKey("environments.id", ondelete="CASCADE"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | finished
+    exit_status: Mapped[str | None] = mapped_column(String(24))
+    exit_detail: Mapped[str | None] = mapped_column(Text)
+    policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    seed: Mapped[int] = mapped_column(default=0)
+    limits: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    final_patch: Mapped[str | None] = mapped_column(Text)
+    reward: Mapped[float | None]
+    test_results: Mapped[list[Any]] = mapped_column(default=list)
+    totals: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+    steps: Mapped[list[StepRow]] = relationship(
+        back_populates="episode", order_by="StepRow.index", cascade="all, delete-orphan"
+    )
+
+
+class StepRow(Base):
+    """One observation-action step, written as it happens."""
+
+    __tablename__ = "steps"
+    __table_args__ = (UniqueConstraint("episode_id", "index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"))
+    index: Mapped[int]
+    raw_output: Mapped[str] = mapped_column(Text, default="")
+    tool: Mapped[str | None] = mapped_column(String(64))
+    args: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    observation: Mapped[str] = mapped_column(Text, default="")
+    output: Mapped[str | None] = mapped_column(Text)
+    exit_code: Mapped[int | None]
+    duration_ms: Mapped[float] = mapped_column(default=0.0)
+    truncated: Mapped[bool] = mapped_column(default=False)
+    timed_out: Mapped[bool] = mapped_column(default=False)
+    output_bytes: Mapped[int] = mapped_column(default=0)
+    prompt_tokens: Mapped[int] = mapped_column(default=0)
+    completion_tokens: Mapped[int] = mapped_column(default=0)
+    llm_ms: Mapped[float] = mapped_column(default=0.0)
+    exec_ms: Mapped[float] = mapped_column(default=0.0)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    episode: Mapped[EpisodeRow] = relationship(back_populates="steps")

@@ -1,0 +1,1 @@
+"""The agent: a policy acting in a sandboxed environment, every step recorded."""
