@@ -24,6 +24,7 @@ from forager.profile.requirements import (
     RequirementsContent,
     classify_requirements_file,
     discover_requirement_files,
+    is_strict_test_name,
     read_requirements_file,
 )
 from forager.profile.setup_cfg import SetupCfgInfo, read_setup_cfg
@@ -245,6 +246,13 @@ class _Analysis:
         runtime, test = list(found.runtime), list(found.test)
         if found.ignored:
             self.hints.append(f"ignored requirements files: {', '.join(found.ignored)}")
+        if any(is_strict_test_name(rel) for rel in test):
+            loose = [rel for rel in test if not is_strict_test_name(rel)]
+            if loose:
+                test = [rel for rel in test if rel not in loose]
+                self.hints.append(
+                    f"test requirements files preferred over dev files: skipped {', '.join(loose)}"
+                )
         for rel in (r for runner in sources.runners for r in runner.requirement_files):
             if rel not in runtime and rel not in test and self.files.is_file(rel):
                 test.append(rel)  # a test environment installs it, whatever its name says
@@ -268,7 +276,9 @@ class _Analysis:
         self, sources: _Sources, groups: dict[str, list[str]], test_contents: list[RequirementsContent]
     ) -> list[list[str]]:
         """Test requirement candidates in priority order: groups, tests_require, files, tox, nox, CI."""
-        lists: list[list[str]] = [deps for group, deps in groups.items() if is_test_group(group, deps)]
+        chosen = {group: deps for group, deps in groups.items() if is_test_group(group, deps)}
+        strict = {group: deps for group, deps in chosen.items() if is_strict_test_name(group)}
+        lists: list[list[str]] = list((strict or chosen).values())
         lists += [m.test_requirements for m in sources.metadata]
         lists += [content.requirements for content in test_contents]
         lists += [runner.deps for runner in sources.runners]

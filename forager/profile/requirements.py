@@ -63,6 +63,15 @@ def classify_requirements_file(rel: str) -> FileKind:
     return "runtime" if tokens <= _RUNTIME_TOKENS else "ignored"
 
 
+_STRICT_TEST_TOKENS = frozenset({"test", "tests", "testing"})
+
+
+def is_strict_test_name(name: str) -> bool:
+    """`tests.txt`, `requirements-test.txt`, a `testing` group — not `dev` or `ci`, which
+    usually also carry docs and lint tooling (pip-compiled dev files pull in Sphinx)."""
+    return bool(set(re.split(r"[^a-z0-9]+", name.lower().removesuffix(".txt"))) & _STRICT_TEST_TOKENS)
+
+
 def discover_requirement_files(files: RepoFiles) -> RequirementFiles:
     found = RequirementFiles()
     candidates = [name for name in files.listdir() if _REQUIREMENTS_NAME.match(name)]

@@ -115,3 +115,39 @@ def test_test_requirements_never_contain_the_project(profile_of):
     )
     assert profile.test_requirements == ["PyTest"]
     assert profile.test_extras == ["socks"]
+
+
+def test_test_files_are_preferred_over_dev_files(write_repo):
+    from forager.profile import profile_repository
+
+    repo = write_repo(
+        {
+            "pkg/__init__.py": "",
+            "requirements/tests.txt": "pytest==8.3.3\npytest-asyncio\n",
+            "requirements/dev.txt": "-r tests.txt\nsphinx==8.1.3\ntox\npre-commit\n",
+        }
+    )
+    profile = profile_repository(repo)
+    assert profile.test_requirements == ["pytest==8.3.3", "pytest-asyncio"]
+    assert any("skipped requirements/dev.txt" in h for h in profile.hints)
+
+
+def test_test_groups_are_preferred_over_dev_groups(write_repo):
+    from forager.profile import profile_repository
+
+    repo = write_repo(
+        {
+            "pyproject.toml": """
+            [project]
+            name = "demo"
+            version = "1"
+
+            [dependency-groups]
+            tests = ["pytest", "hypothesis"]
+            dev = ["pytest", "sphinx", {include-group = "tests"}]
+        """,
+            "demo/__init__.py": "",
+        }
+    )
+    profile = profile_repository(repo)
+    assert profile.test_requirements == ["pytest", "hypothesis"]
