@@ -113,3 +113,35 @@ def no_containers_left_behind() -> Iterator[None]:
     for c in left:
         c.remove(force=True)
     assert not names, f"containers left behind by the suite: {names}"
+
+
+@pytest.fixture(scope="session")
+def calc_env(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> int:
+    """A verified environment of a small calculator package (built once per session)."""
+    from forager.envs.harvest import build_from_source
+    from tests.repos import calc_package, write
+
+    repo = write(
+        tmp_path_factory.mktemp("calc") / "calc",
+        {
+            "pyproject.toml": CALC_PYPROJECT,
+            **calc_package("calc"),
+        },
+    )
+    summary = build_from_source(str(repo), settings)
+    assert summary.status == "verified", summary.reason
+    return summary.id
+
+
+CALC_PYPROJECT = """
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "calc"
+version = "0.1"
+
+[tool.setuptools]
+packages = ["calc"]
+"""

@@ -21,22 +21,33 @@ PATCH_PATH = "/tmp/forager-final.patch"
 
 
 class ShellResult(Protocol):
-    output: str
-    exit_code: int | None
-    duration_ms: float
-    truncated: bool
-    timed_out: bool
-    output_bytes: int
+    @property
+    def output(self) -> str: ...
+
+    @property
+    def exit_code(self) -> int | None: ...
+
+    @property
+    def duration_ms(self) -> float: ...
+
+    @property
+    def truncated(self) -> bool: ...
+
+    @property
+    def timed_out(self) -> bool: ...
+
+    @property
+    def output_bytes(self) -> int: ...
 
 
 class Shell(Protocol):
     """What tools need of a sandbox (forager.sandbox.session.Sandbox provides it)."""
 
-    def run(self, command: str, timeout_s: float) -> ShellResult: ...
+    def run(self, command: str, timeout_s: float, /) -> ShellResult: ...
 
-    def read_file(self, path: str) -> bytes: ...
+    def read_file(self, path: str, /) -> bytes: ...
 
-    def write_file(self, path: str, data: bytes) -> None: ...
+    def write_file(self, path: str, data: bytes, /) -> None: ...
 
 
 @dataclass
@@ -128,9 +139,12 @@ class ToolBox:
         text = res.output
         if res.timed_out:
             text += f"\n[the command timed out after {self.limits.command_timeout_s:.0f} s and was killed]"
+        stored = getattr(res, "stored_output", None)
+        # The full (bounded) output is kept only when the policy was shown less of it.
+        full = stored.decode("utf-8", "replace") if res.truncated and stored is not None else None
         return Observation(
             text=text,
-            output=getattr(res, "stored", None),
+            output=full,
             exit_code=res.exit_code,
             duration_ms=res.duration_ms,
             truncated=res.truncated,

@@ -149,7 +149,7 @@ def _attempts(
     if not have:
         raise BuildError("no base image is present; run `forager images bootstrap` first")
     pythons = choose_python(profile, have, settings.default_python)
-    ctx = RepairContext(profile=profile, settings=settings, pythons=pythons)
+    ctx = RepairContext(profile=profile, settings=settings, pythons=pythons, repo_dir=snap.repo_dir)
     plan: InstallPlan | None = base_plan(
         profile, pythons[0], settings, "layered", "static dependencies in a cached layer, then the project"
     )
@@ -234,6 +234,7 @@ def _attempts(
             )
         )
         ctx.learn(ctx.last.log)
+        ctx.collected = baseline.collected
         plan = next_plan(ctx, strategies, tried)
 
     timings = {"build_s": build_total, "test_s": test_total, "total_s": time.monotonic() - t_start}

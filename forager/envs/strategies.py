@@ -6,8 +6,10 @@ tried yet; a new strategy (an LLM-driven one, say) is one more object in `DEFAUL
 
 from __future__ import annotations
 
+import re
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal, Protocol
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -33,15 +35,26 @@ class RepairContext:
     profile: RepoProfile
     settings: Settings
     pythons: list[str]  # candidate versions, best first
+    repo_dir: Path | None = None
     history: list[AttemptOutcome] = field(default_factory=list)
     learned: Hints = field(default_factory=Hints)  # fixes found in all logs so far
+    collected: int | None = None  # tests the last validation collected
+
+    def own_names(self) -> set[str]:
+        """Import names the repository provides itself: never to be installed from PyPI."""
+        names = set(self.profile.packages)
+        if self.repo_dir is not None:
+            for entry in self.repo_dir.iterdir():
+                if entry.is_dir() or entry.suffix == ".py":
+                    names.add(entry.stem)
+        return names
 
     @property
     def last(self) -> AttemptOutcome:
         return self.history[-1]
 
     def learn(self, log: str) -> Hints:
-        new = read_log(log, set(self.profile.packages))
+        new = read_log(log, self.own_names())
         for src, dst in (
             (new.system_packages, self.learned.system_packages),
             (new.pip_packages, self.learned.pip_packages),
@@ -301,8 +314,64 @@ class OtherPython:
         return None
 
 
+_TEST_FILE = re.compile(r"(^|/)(tests?|testing)(/|$)|(^|/)test[^/]*\.py$|_tests?\.py$")
+_HAS_TESTS = re.compile(r"^\s*def test|unittest\.TestCase|^class Test", re.M)
+
+
+class CollectHarder:
+    """Nothing was collected: name test files pytest's patterns miss, or run unittest instead."""
+
+    name = "collect-harder"
+    stages: tuple[FailedStage, ...] = ("tests",)
+
+    def propose(self, ctx: RepairContext) -> InstallPlan | None:
+        if ctx.collected != 0 or ctx.repo_dir is None:
+            return None
+        last = ctx.last.plan
+        files = explicit_test_files(ctx.repo_dir, last.test_paths)
+        if last.test_framework == "pytest" and files and files != last.test_paths:
+            return last.model_copy(
+                update={
+                    "strategy": self.name,
+                    "test_paths": files,
+                    "why": f"pytest collected nothing: name the test files {files[:5]}",
+                }
+            )
+        if last.test_framework == "pytest":
+            return last.model_copy(
+                update={
+                    "strategy": self.name,
+                    "test_framework": "unittest",
+                    "why": "pytest collected nothing: run the suite with unittest",
+                }
+            )
+        return None
+
+
+def explicit_test_files(repo: Path, paths: list[str], limit: int = 200) -> list[str]:
+    """Python files under the test paths (or the repo) that hold tests, whatever their names."""
+    roots = [repo / p for p in paths] or [repo]
+    found: list[str] = []
+    for root in roots:
+        candidates = [root] if root.is_file() else sorted(root.rglob("*.py")) if root.is_dir() else []
+        for f in candidates:
+            rel = f.relative_to(repo).as_posix()
+            if f.is_symlink() or "/." in "/" + rel or "site-packages" in rel:
+                continue
+            if (root != repo or _TEST_FILE.search(rel)) and f.name != "conftest.py":
+                try:
+                    if _HAS_TESTS.search(f.read_text(errors="replace")[:200_000]):
+                        found.append(rel)
+                except OSError:
+                    continue
+            if len(found) >= limit:
+                return found
+    return found
+
+
 DEFAULT_STRATEGIES: list[Strategy] = [
     LogFixes(),
+    CollectHarder(),
     OtherPython(only_on_mismatch=True),
     ResolveFromProject(),
     DropExtras(),

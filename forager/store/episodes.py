@@ -71,17 +71,17 @@ class EpisodeStore:
 
     def add_step(self, episode_id: int, step: StepRecord, stored_output_cap: int) -> None:
         obs = step.observation
-        output = obs.output[:stored_output_cap] if obs.output is not None else None
+        output = _text(obs.output[:stored_output_cap]) if obs.output is not None else None
         with session_scope(self.url) as s:
             s.add(
                 StepRow(
                     episode_id=episode_id,
                     index=step.index,
-                    raw_output=step.raw_output,
+                    raw_output=_text(step.raw_output),
                     tool=step.action.tool if step.action else None,
                     args=step.action.args if step.action else {},
-                    error=step.error,
-                    observation=obs.text,
+                    error=_text(step.error) if step.error else None,
+                    observation=_text(obs.text),
                     output=output,
                     exit_code=obs.exit_code,
                     duration_ms=obs.duration_ms,
@@ -138,6 +138,11 @@ class EpisodeStore:
     def count_steps(self, episode_id: int) -> int:
         with session_scope(self.url) as s:
             return int(s.scalar(select(func.count()).where(StepRow.episode_id == episode_id)) or 0)
+
+
+def _text(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; binary output keeps its length with U+FFFD in its place.
+    return value.replace("\x00", "\ufffd")
 
 
 def _trajectory(row: EpisodeRow, steps: Sequence[StepRow]) -> Trajectory:

@@ -32,6 +32,12 @@ class RunOutput:
     files: dict[str, bytes]
 
 
+def runners_files() -> dict[str, bytes]:
+    """The stdlib-only runner scripts by file name."""
+    root = resources.files("forager.validate").joinpath("runners")
+    return {e.name: e.read_bytes() for e in root.iterdir() if e.name.endswith(".py")}
+
+
 def runners_tar() -> bytes:
     """The stdlib-only runner scripts, packed for `put_archive`."""
     buf = io.BytesIO()

@@ -18,7 +18,13 @@ def test_command(framework: str, paths: list[str], args: list[str], select: Iter
     """The command that runs the suite (or the selected tests) with Forager's reporter."""
     selected = list(select)
     if framework == "unittest":
-        return ["python", f"{RUNNERS_DIR}/forager_unittest.py", *(selected or paths)]
+        return [
+            "python",
+            f"{RUNNERS_DIR}/forager_unittest.py",
+            "--roots",
+            ",".join(paths),
+            *(selected or paths),
+        ]
     return [
         "python",
         "-m",
@@ -30,6 +36,9 @@ def test_command(framework: str, paths: list[str], args: list[str], select: Iter
         "-q",
         "--color=no",
         "-rN",
+        # One broken test module (say, a helper file missing from an sdist) must not stop
+        # the rest of the suite from running.
+        "--continue-on-collection-errors",
         *args,
         *(selected or paths),
     ]

@@ -90,3 +90,29 @@ def test_tests_failure_without_hints_ends_the_loop() -> None:
     ctx.history.append(AttemptOutcome(plan, "tests", "assert 1 == 2"))
     ctx.learn(ctx.last.log)
     assert next_plan(ctx, DEFAULT_STRATEGIES, {plan.fingerprint()}) is None
+
+
+def test_nothing_collected_names_test_files_then_tries_unittest(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test.py").write_text("import unittest\nclass T(unittest.TestCase):\n    pass\n")
+    (tmp_path / "tests" / "helpers.py").write_text("X = 1\n")
+    ctx = RepairContext(
+        profile=_profile(test_paths=["tests"]), settings=_settings(), pythons=["3.11"], repo_dir=tmp_path
+    )
+    plan = base_plan(ctx.profile, "3.11", ctx.settings, "layered", "")
+    ctx.history.append(AttemptOutcome(plan, "tests", "no tests ran in 0.01s"))
+    ctx.collected = 0
+    named = next_plan(ctx, DEFAULT_STRATEGIES, {plan.fingerprint()})
+    assert named is not None and named.strategy == "collect-harder" and named.test_paths == ["tests/test.py"]
+    ctx.history.append(AttemptOutcome(named, "tests", "no tests ran"))
+    switched = next_plan(ctx, DEFAULT_STRATEGIES, {plan.fingerprint(), named.fingerprint()})
+    assert switched is not None and switched.test_framework == "unittest"
+
+
+def test_the_repositorys_own_modules_are_never_installed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "tests").mkdir()
+    ctx = RepairContext(profile=_profile(), settings=_settings(), pythons=["3.11"], repo_dir=tmp_path)
+    hints = ctx.learn(
+        "ModuleNotFoundError: No module named 'tests.settings'\nModuleNotFoundError: No module named 'django'"
+    )
+    assert hints.pip_packages == ["django"]

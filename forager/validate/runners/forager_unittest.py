@@ -74,6 +74,13 @@ class _NoMain:
 def main(argv):
     unittest.main = _NoMain
     unittest.TestProgram = _NoMain
+    if argv[:1] == ["--roots"]:
+        # Test folders that are not packages import their modules as top-level names, so a
+        # selected test id (test_x.Case.test_y) needs its folder on sys.path.
+        for root in argv[1].split(","):
+            if root and os.path.isdir(root) and not os.path.exists(os.path.join(root, "__init__.py")):
+                sys.path.insert(0, os.path.abspath(root))
+        argv = argv[2:]
     starts = argv or ["."]
     suite = unittest.TestSuite()
     loader = unittest.TestLoader()
@@ -81,9 +88,13 @@ def main(argv):
         if os.path.isfile(start):
             name = os.path.splitext(start)[0].replace(os.sep, ".")
             suite.addTests(loader.loadTestsFromName(name))
-        else:
+        elif os.path.isdir(start):
             top = "." if os.path.abspath(start) != os.path.abspath(".") else None
+            if top and not os.path.exists(os.path.join(start, "__init__.py")):
+                top = start  # a folder of test modules that is not a package
             suite.addTests(loader.discover(start, pattern="test*.py", top_level_dir=top))
+        else:  # a test id: package.module.Class.method
+            suite.addTests(loader.loadTestsFromName(start))
     for err in getattr(loader, "errors", []):
         _write({"id": "<collection>", "outcome": "error", "duration": 0.0, "message": err[-2000:]})
     runner = unittest.TextTestRunner(resultclass=_Result, verbosity=1, stream=sys.stderr)
