@@ -41,5 +41,5 @@ if [[ -z ${FORAGER_CA_CERTS:-} ]]; then
 fi
 export PATH="$PWD/.venv/bin:$PATH"
 
-log "base image"
-forager images bootstrap bookworm
+log "base images"
+forager images bootstrap ${FORAGER_BOOTSTRAP_SUITES:-bookworm}

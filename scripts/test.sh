@@ -3,6 +3,8 @@
 # then run linters and the whole suite. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The suite also runs the sandbox on the oldest supported Python (3.9, bullseye).
+export FORAGER_BOOTSTRAP_SUITES="bookworm bullseye"
 source scripts/setup.sh docker postgres redis
 
 echo "[test] ruff" >&2

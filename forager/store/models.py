@@ -240,3 +240,18 @@ class StepRow(Base):
     finished_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     episode: Mapped[EpisodeRow] = relationship(back_populates="steps")
+
+
+class FunctionCoverageRow(Base):
+    """Which tests of an environment's baseline run a repository function, and its lines."""
+
+    __tablename__ = "function_coverage"
+    __table_args__ = (UniqueConstraint("environment_id", "file", "first_line", "qualname"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    environment_id: Mapped[int] = mapped_column(ForeignKey("environments.id", ondelete="CASCADE"))
+    file: Mapped[str] = mapped_column(String(1024))
+    qualname: Mapped[str] = mapped_column(String(512))
+    first_line: Mapped[int]
+    tests: Mapped[list[Any]] = mapped_column(default=list)
+    lines: Mapped[list[Any]] = mapped_column(default=list)

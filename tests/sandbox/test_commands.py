@@ -88,7 +88,10 @@ def test_server_runs_on_python39(config: SandboxConfig, docker_client: docker.Do
     try:
         docker_client.images.get(OLDEST_IMAGE)
     except docker.errors.ImageNotFound:
-        pytest.skip(f"{OLDEST_IMAGE} is not built (`forager images bootstrap bullseye`)")
+        pytest.fail(
+            f"{OLDEST_IMAGE} is not built: run `forager images bootstrap bullseye` (scripts/test.sh does)",
+            pytrace=False,
+        )
     with sandbox_session(OLDEST_IMAGE, config, "py39") as sb:
         assert sb.ping()["python"].startswith("3.9.")
         sb.run("cd /tmp; export A=$'x\\ny'")  # bash 5.1 prints such values differently

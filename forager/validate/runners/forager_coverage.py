@@ -78,14 +78,14 @@ def _global(frame, event, arg):
 _MONITORING = hasattr(sys, "monitoring")
 
 
-def pytest_configure(config):
+def configure():
     if os.path.exists(_OUT):
         os.remove(_OUT)
     if _MONITORING:
         _start_monitoring()
 
 
-def pytest_runtest_setup(item):
+def begin(test_id):
     _current["functions"] = set()
     _current["lines"] = set()
     if _MONITORING:
@@ -95,7 +95,7 @@ def pytest_runtest_setup(item):
         sys.settrace(_global)
 
 
-def pytest_runtest_teardown(item, nextitem):
+def end(test_id):
     if not _MONITORING:
         sys.settrace(None)
         threading.settrace(None)
@@ -103,6 +103,19 @@ def pytest_runtest_teardown(item, nextitem):
     lines = {}
     for f, line in _current["lines"]:
         lines.setdefault(_rel(f), set()).add(line)
-    rec = {"test": item.nodeid, "functions": functions, "lines": {k: sorted(v) for k, v in lines.items()}}
+    rec = {"test": test_id, "functions": functions, "lines": {k: sorted(v) for k, v in lines.items()}}
     with open(_OUT, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(rec) + "\n")
+
+
+# pytest hooks (the unittest runner calls begin/end itself when FORAGER_COVER_OUT is set)
+def pytest_configure(config):
+    configure()
+
+
+def pytest_runtest_setup(item):
+    begin(item.nodeid)
+
+
+def pytest_runtest_teardown(item, nextitem):
+    end(item.nodeid)

@@ -17,8 +17,15 @@ def _write(rec):
         fh.write(json.dumps(rec) + "\n")
 
 
+_COVER = None
+if os.environ.get("FORAGER_COVER_OUT"):
+    import forager_coverage as _COVER
+
+
 class _Result(unittest.TextTestResult):
     def startTest(self, test):
+        if _COVER is not None:
+            _COVER.begin(test.id())
         self._t0 = time.monotonic()
         self._outcome_rec = {"id": test.id(), "outcome": "passed"}
         super().startTest(test)
@@ -58,6 +65,8 @@ class _Result(unittest.TextTestResult):
 
     def stopTest(self, test):
         super().stopTest(test)
+        if _COVER is not None:
+            _COVER.end(test.id())
         rec = self._outcome_rec
         rec["duration"] = time.monotonic() - self._t0
         _write(rec)
@@ -82,6 +91,8 @@ def main(argv):
                 sys.path.insert(0, os.path.abspath(root))
         argv = argv[2:]
     starts = argv or ["."]
+    if _COVER is not None:
+        _COVER.configure()
     suite = unittest.TestSuite()
     loader = unittest.TestLoader()
     for start in starts:

@@ -1,0 +1,152 @@
+"""Proving candidate bugs by their tests, many candidates in one warm sandbox.
+
+For each candidate: apply its bug patch, run the tests that cover it (plus their neighbours
+in the same test files), revert. A candidate becomes a task when at least one test that
+passed in the baseline now fails (fail-to-pass) and the mutant neither breaks everything nor
+hangs; the tests that still pass are its pass-to-pass set. A candidate that leaves the
+sandbox dirty (deleted files, a dead shell) gets a fresh sandbox for the next one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Literal
+
+from forager.agent.models import Limits
+from forager.agent.tools import REPO, TestSetup, ToolBox
+from forager.config import Settings
+from forager.dockerhost import LABEL_INSTANCE
+from forager.errors import ForagerError
+from forager.sandbox.config import SandboxConfig
+from forager.sandbox.lifecycle import start_sandbox
+from forager.sandbox.session import Sandbox
+from forager.tasks.evaluate import apply_patch, git
+from forager.validate.container_run import runners_files
+
+Verdict = Literal[
+    "kept", "no_failure", "breaks_everything", "timeout", "does_not_apply", "env_error", "collection_error"
+]
+BREAKS_EVERYTHING_SHARE = 0.5  # more than this share of the run failing (and > 10 tests): too broad
+
+
+@dataclass
+class Candidate:
+    """A bug to prove: its patch and the tests to run against it."""
+
+    key: str
+    bug_patch: str
+    tests: list[str]
+
+
+@dataclass
+class Proof:
+    key: str
+    verdict: Verdict
+    fail_to_pass: list[str] = field(default_factory=list)
+    pass_to_pass: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    detail: str = ""
+
+
+class SandboxProvider:
+    """One warm sandbox at a time, replaced when a candidate leaves it unusable."""
+
+    def __init__(self, image: str, settings: Settings, label: str) -> None:
+        self.image, self.settings, self.label = image, settings, label
+        self.current: Sandbox | None = None
+        self.started = 0
+
+    def get(self) -> Sandbox:
+        if self.current is None:
+            cfg = SandboxConfig.from_settings(
+                self.settings, workdir=REPO, labels={LABEL_INSTANCE: self.settings.instance}
+            )
+            self.current = start_sandbox(self.image, cfg, f"{self.label}-{self.started}")
+            self.started += 1
+            for name, data in runners_files().items():
+                self.current.write_file(f"/opt/forager/runners/{name}", data)
+        return self.current
+
+    def discard(self) -> None:
+        if self.current is not None:
+            self.current.close()
+            self.current = None
+
+    def close(self) -> None:
+        self.discard()
+
+
+def _is_clean(sb: Sandbox) -> bool:
+    code, out = git(sb, "status --porcelain --untracked-files=all", 30)
+    return code == 0 and out.strip() == ""
+
+
+def _revert(sb: Sandbox) -> None:
+    git(sb, "checkout -q -f HEAD -- . && git clean -fdq", 60)
+
+
+def prove(
+    candidates: list[Candidate],
+    image: str,
+    tests: TestSetup,
+    baseline_passed: set[str],
+    settings: Settings,
+    timeout_s: float,
+    label: str = "prove",
+    on_result: Callable[[Proof], None] | None = None,
+) -> Iterator[Proof]:
+    """Yield a proof per candidate, in order; the sandbox is always removed at the end."""
+    with ExitStack() as stack:
+        provider = SandboxProvider(image, settings, label)
+        stack.callback(provider.close)
+        for cand in candidates:
+            t0 = time.monotonic()
+            try:
+                proof = _prove_one(provider, cand, tests, baseline_passed, timeout_s)
+            except ForagerError as exc:  # the sandbox died under this candidate
+                provider.discard()
+                proof = Proof(cand.key, "env_error", detail=str(exc)[:500])
+            proof.seconds = round(time.monotonic() - t0, 3)
+            if on_result:
+                on_result(proof)
+            yield proof
+
+
+def _prove_one(
+    provider: SandboxProvider, cand: Candidate, tests: TestSetup, baseline_passed: set[str], timeout_s: float
+) -> Proof:
+    sb = provider.get()
+    applied, out = apply_patch(sb, cand.bug_patch, "candidate")
+    if not applied:
+        _revert(sb)
+        return Proof(cand.key, "does_not_apply", detail=out[-300:])
+    box = ToolBox(sb, Limits(command_timeout_s=timeout_s), tests)
+    try:
+        outcomes, tail, res = box.run_tests(cand.tests)
+    finally:
+        _revert(sb)
+        if not _is_clean(sb):
+            provider.discard()  # the mutant (or its tests) changed more than git can restore
+    if res.timed_out:
+        provider.discard()  # leftover processes of a hanging mutant must not slow the next one
+        return Proof(cand.key, "timeout", detail=f"the tests ran over {timeout_s:.0f} s")
+    got = {o.test_id: o.outcome for o in outcomes}
+    if any(
+        (o.outcome == "error"
+        and "::" not in o.test_id
+        and o.test_id.endswith(".py"))
+        or o.test_id == "<collection>"
+        for o in outcomes
+    ):
+        return Proof(cand.key, "collection_error", detail=tail[-300:])
+    ran = [t for t in cand.tests if t in baseline_passed]
+    f2p = [t for t in ran if got.get(t) in ("failed", "error")]
+    p2p = [t for t in ran if got.get(t) == "passed"]
+    if not f2p:
+        return Proof(cand.key, "no_failure", pass_to_pass=p2p)
+    if len(f2p) > 10 and len(f2p) > BREAKS_EVERYTHING_SHARE * len(ran):
+        return Proof(cand.key, "breaks_everything", f2p, p2p, detail=f"{len(f2p)} of {len(ran)} tests fail")
+    return Proof(cand.key, "kept", f2p, p2p)
