@@ -14,7 +14,7 @@ from forager.agent.loop import EpisodeResult, run_loop
 from forager.agent.models import Limits, TestResult, Totals, Trajectory
 from forager.agent.policies import ExplorerPolicyConfig, OpenAIPolicyConfig, ReplayPolicyConfig, make_policy
 from forager.agent.prompts import system_prompt, task_prompt
-from forager.agent.tools import TestSetup, ToolBox
+from forager.agent.tools import SuiteSpec, ToolBox
 from forager.config import Settings
 from forager.dockerhost import LABEL_INSTANCE
 from forager.errors import ForagerError
@@ -87,7 +87,7 @@ def run_episode(
     episode_id = store.start(env_id, task_id, policy.info, seed, limits, idempotency_key)
     if store.is_finished(episode_id):  # a redelivered job whose episode is complete
         return store.trajectory(episode_id)
-    tests = TestSetup(
+    tests = SuiteSpec(
         framework=env.test_framework or "pytest",
         paths=list(env.profile.get("test_paths", [])),
         args=list(env.profile.get("pytest_args", [])),

@@ -51,7 +51,7 @@ class Shell(Protocol):
 
 
 @dataclass
-class TestSetup:
+class SuiteSpec:
     framework: str = "pytest"
     paths: list[str] = field(default_factory=list)
     args: list[str] = field(default_factory=list)
@@ -78,7 +78,7 @@ def clean_patch(diff: str) -> str:
 
 
 class ToolBox:
-    def __init__(self, shell: Shell, limits: Limits, tests: TestSetup) -> None:
+    def __init__(self, shell: Shell, limits: Limits, tests: SuiteSpec) -> None:
         self.shell = shell
         self.limits = limits
         self.tests = tests

@@ -80,14 +80,14 @@ def collect_coverage(
     result = []
     for cov in parse_coverage(out.files.get(COVER_OUT, b"")).values():
         cov.tests &= ok
-        if cov.tests and not _is_test_file(cov.file):
+        if cov.tests and not is_test_file(cov.file):
             if len(cov.tests) > MAX_TESTS_PER_FUNCTION:
                 cov.tests = set(sorted(cov.tests)[:MAX_TESTS_PER_FUNCTION])
             result.append(cov)
     return result
 
 
-def _is_test_file(path: str) -> bool:
+def is_test_file(path: str) -> bool:
     parts = path.split("/")
     name = parts[-1]
     return (

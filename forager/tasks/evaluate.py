@@ -12,7 +12,7 @@ import shlex
 from dataclasses import dataclass
 
 from forager.agent.models import Limits, TestResult
-from forager.agent.tools import REPO, Shell, TestSetup, ToolBox
+from forager.agent.tools import REPO, Shell, SuiteSpec, ToolBox
 from forager.errors import ForagerError
 
 PARTIAL_THRESHOLD = 0.5
@@ -70,7 +70,7 @@ def similarity(candidate: str, reference: str) -> float:
 
 def evaluate_in(
     shell: Shell,
-    tests: TestSetup,
+    tests: SuiteSpec,
     bug_patch: str,
     fix_patch: str,
     fail_to_pass: list[str],

@@ -10,13 +10,13 @@ sandbox dirty (deleted files, a dead shell) gets a fresh sandbox for the next on
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Literal
 
 from forager.agent.models import Limits
-from forager.agent.tools import REPO, TestSetup, ToolBox
+from forager.agent.tools import REPO, SuiteSpec, ToolBox
 from forager.config import Settings
 from forager.dockerhost import LABEL_INSTANCE
 from forager.errors import ForagerError
@@ -39,6 +39,8 @@ class Candidate:
     key: str
     bug_patch: str
     tests: list[str]
+    then_patch: str | None = None  # applied after the bug (a gold fix, when rechecking a task)
+    judge: list[str] | None = None  # test ids judged, when `tests` selects files; default: `tests`
 
 
 @dataclass
@@ -80,6 +82,7 @@ class SandboxProvider:
 
 
 def _is_clean(sb: Sandbox) -> bool:
+    """The repository is back at its base."""
     code, out = git(sb, "status --porcelain --untracked-files=all", 30)
     return code == 0 and out.strip() == ""
 
@@ -91,13 +94,13 @@ def _revert(sb: Sandbox) -> None:
 def prove(
     candidates: list[Candidate],
     image: str,
-    tests: TestSetup,
+    tests: SuiteSpec,
     baseline_passed: set[str],
     settings: Settings,
     timeout_s: float,
     label: str = "prove",
     on_result: Callable[[Proof], None] | None = None,
-) -> Iterator[Proof]:
+) -> Generator[Proof, None, None]:
     """Yield a proof per candidate, in order; the sandbox is always removed at the end."""
     with ExitStack() as stack:
         provider = SandboxProvider(image, settings, label)
@@ -116,10 +119,17 @@ def prove(
 
 
 def _prove_one(
-    provider: SandboxProvider, cand: Candidate, tests: TestSetup, baseline_passed: set[str], timeout_s: float
+    provider: SandboxProvider,
+    cand: Candidate,
+    tests: SuiteSpec,
+    baseline_passed: set[str],
+    timeout_s: float,
+    retry: bool = True,
 ) -> Proof:
     sb = provider.get()
     applied, out = apply_patch(sb, cand.bug_patch, "candidate")
+    if applied and cand.then_patch is not None:
+        applied, out = apply_patch(sb, cand.then_patch, "then")
     if not applied:
         _revert(sb)
         return Proof(cand.key, "does_not_apply", detail=out[-300:])
@@ -133,16 +143,19 @@ def _prove_one(
     if res.timed_out:
         provider.discard()  # leftover processes of a hanging mutant must not slow the next one
         return Proof(cand.key, "timeout", detail=f"the tests ran over {timeout_s:.0f} s")
+    if not outcomes:
+        # No test reported at all: the mutant broke collection, or an earlier one broke the
+        # sandbox outside the repository (say, the venv). A fresh sandbox tells which.
+        provider.discard()
+        if retry:
+            return _prove_one(provider, cand, tests, baseline_passed, timeout_s, retry=False)
+        return Proof(cand.key, "collection_error", detail=tail[-300:])
     got = {o.test_id: o.outcome for o in outcomes}
     if any(
-        (o.outcome == "error"
-        and "::" not in o.test_id
-        and o.test_id.endswith(".py"))
-        or o.test_id == "<collection>"
-        for o in outcomes
+        o.test_id == "<collection>" or (o.outcome == "error" and o.test_id.endswith(".py")) for o in outcomes
     ):
         return Proof(cand.key, "collection_error", detail=tail[-300:])
-    ran = [t for t in cand.tests if t in baseline_passed]
+    ran = [t for t in (cand.judge if cand.judge is not None else cand.tests) if t in baseline_passed]
     f2p = [t for t in ran if got.get(t) in ("failed", "error")]
     p2p = [t for t in ran if got.get(t) == "passed"]
     if not f2p:
