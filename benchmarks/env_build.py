@@ -75,7 +75,9 @@ def run(corpus: Path, limit: int | None) -> dict[str, object]:
         t0 = time.monotonic()
         try:
             s = build_from_source(spec, settings, rebuild=True)
-        except ForagerError as exc:
+        except Exception as exc:  # noqa: BLE001 - one project's failure must not end the run
+            if not isinstance(exc, ForagerError):
+                console.print_exception()
             rows.append(
                 {
                     "project": spec,

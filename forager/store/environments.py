@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 from sqlalchemy import select
@@ -19,6 +20,10 @@ from forager.store.models import (
     utcnow,
 )
 from forager.validate.models import Baseline
+
+
+def test_key(test_id: str) -> str:
+    return hashlib.sha256(test_id.encode()).hexdigest()
 
 
 class EnvironmentStore:
@@ -108,7 +113,8 @@ class EnvironmentStore:
                 s.add_all(
                     TestResultRow(
                         environment_id=env_id,
-                        test_id=t.test_id[:2048],
+                        test_id=t.test_id,
+                        test_key=test_key(t.test_id),
                         outcome=t.outcome,
                         duration_s=t.duration_s,
                         flaky=t.flaky,

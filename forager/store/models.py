@@ -144,11 +144,13 @@ class TestResultRow(Base):
     """Per-test baseline outcome of a verified (or failed) environment."""
 
     __tablename__ = "test_results"
-    __table_args__ = (UniqueConstraint("environment_id", "test_id"),)
+    __table_args__ = (UniqueConstraint("environment_id", "test_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     environment_id: Mapped[int] = mapped_column(ForeignKey("environments.id", ondelete="CASCADE"))
-    test_id: Mapped[str] = mapped_column(String(2048))
+    # Parametrized ids can run to kilobytes: unique by a digest, the id itself unbounded.
+    test_id: Mapped[str] = mapped_column(Text)
+    test_key: Mapped[str] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(16))  # passed | failed | skipped | error
     duration_s: Mapped[float] = mapped_column(default=0.0)
     flaky: Mapped[bool] = mapped_column(default=False)
