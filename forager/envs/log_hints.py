@@ -120,6 +120,11 @@ _PY_MISMATCH = re.compile(
     r"Package '[^']+' requires a different Python|SyntaxError: invalid syntax"
 )
 _ASYNC_UNSUPPORTED = re.compile(r"async def functions are not natively supported")
+# A conftest or plugin written for an older pytest (py.path hook arguments, removed APIs).
+_OLD_PYTEST = re.compile(
+    r"PluginValidationError|PytestRemovedIn\d+Warning|"
+    r"are declared in the hookimpl but can not be found in the hookspec"
+)
 _BUILD_PHASE = re.compile(
     r"Getting requirements to build|Preparing metadata|setup\.py egg_info|"
     r"Building wheel|build_meta"
@@ -132,9 +137,18 @@ class Hints:
     pip_packages: list[str] = field(default_factory=list)
     build_modules: list[str] = field(default_factory=list)  # needed at build time, undeclared
     python_mismatch: bool = False
+    older_pytest: bool = False
 
     def empty(self) -> bool:
         return not (self.system_packages or self.pip_packages or self.build_modules)
+
+    def pin_older_pytest(self) -> None:
+        """Step pytest back one major version each time the log asks for an older one."""
+        for major in (9, 8, 7, 6):
+            pin = f"pytest<{major}"
+            if pin not in self.pip_packages:
+                self.pip_packages[:] = [p for p in self.pip_packages if not p.startswith("pytest<")] + [pin]
+                return
 
 
 def dist_for_import(module: str) -> str:
@@ -182,4 +196,5 @@ def read_log(log: str, own_packages: set[str]) -> Hints:
     if _ASYNC_UNSUPPORTED.search(log):
         add(hints.pip_packages, ["pytest-asyncio"])
     hints.python_mismatch = bool(_PY_MISMATCH.search(log))
+    hints.older_pytest = bool(_OLD_PYTEST.search(log))
     return hints

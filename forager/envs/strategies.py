@@ -62,6 +62,8 @@ class RepairContext:
         ):
             dst.extend(x for x in src if x not in dst)
         self.learned.python_mismatch = new.python_mismatch
+        if new.older_pytest:
+            self.learned.pin_older_pytest()
         return new
 
 
@@ -141,6 +143,48 @@ def _dedupe(reqs: list[str], exclude: AbstractSet[str]) -> list[str]:
     return out
 
 
+# pytest options a project's tox/CI command may carry that are safe for a baseline run.
+# Everything else is dropped: output styling, stop-at-first-failure, coverage, parallel
+# workers (they blur per-test timings and flakiness), positional paths (test_paths has them).
+_SAFE_WITH_VALUE = (
+    "-p",
+    "-m",
+    "-k",
+    "-o",
+    "-c",
+    "--ignore",
+    "--ignore-glob",
+    "--deselect",
+    "--rootdir",
+    "--import-mode",
+    "--confcutdir",
+    "--override-ini",
+    "--doctest-glob",
+    "-W",
+)
+_SAFE_FLAGS = ("--doctest-modules", "--strict-markers", "--runxfail", "--doctest-continue-on-failure")
+
+
+def sanitize_pytest_args(args: list[str]) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        name = arg.split("=", 1)[0]
+        if name in _SAFE_WITH_VALUE:
+            if "=" in arg or (arg.startswith("-") and len(arg) > 2 and not arg.startswith("--")):
+                out.append(arg)  # --opt=value, -pvalue
+            elif i + 1 < len(args):
+                out += [arg, args[i + 1]]
+                i += 1
+        elif arg in _SAFE_FLAGS:
+            out.append(arg)
+        elif arg.startswith(tuple(o for o in _SAFE_WITH_VALUE if len(o) == 2)) and len(arg) > 2:
+            out.append(arg)  # -pno:cacheprovider, -kexpr
+        i += 1
+    return out
+
+
 def test_tools(profile: RepoProfile) -> list[str]:
     tools = list(profile.pytest_plugins)
     if profile.test_framework == "pytest":
@@ -148,13 +192,36 @@ def test_tools(profile: RepoProfile) -> list[str]:
     return tools
 
 
+def expand_extras(profile: RepoProfile, names: list[str], seen: set[str] | None = None) -> list[str]:
+    """The requirements of extras, following the project's references to its own extras
+    (`attrs[tests-no-zope]` inside attrs' `tests` extra)."""
+    seen = set() if seen is None else seen
+    own = canonicalize_name(profile.name)
+    out: list[str] = []
+    for extra in names:
+        if extra in seen:
+            continue
+        seen.add(extra)
+        for dep in profile.extras.get(extra, []):
+            try:
+                req = Requirement(dep)
+            except InvalidRequirement:
+                continue
+            if canonicalize_name(req.name) == own:
+                out += expand_extras(profile, sorted(req.extras), seen)
+            else:
+                out.append(dep)
+    return out
+
+
 def base_plan(profile: RepoProfile, python: str, settings: Settings, strategy: str, why: str) -> InstallPlan:
-    """Static dependencies in their own layer, then the project installed editable with its test extras."""
+    """Static dependencies in their own layer (test extras expanded and cleaned of dev tools),
+    then the project installed editable on top."""
     own = {canonicalize_name(profile.name)}
     deps: list[str] = list(profile.dependencies or [])
-    extras = [e for e in profile.test_extras if e in profile.extras]
-    for e in extras:
-        deps += profile.extras[e]
+    # Extras go in by their (filtered) requirements, not as `.[extra]`: an `all` extra would
+    # otherwise drag linters and type checkers into the image through pip.
+    deps += expand_extras(profile, [e for e in profile.test_extras if e in profile.extras])
     deps += profile.test_requirements + test_tools(profile)
     names = {_req_name(d) for d in deps}
     if profile.test_framework == "pytest" and "pytest" not in names:
@@ -167,10 +234,9 @@ def base_plan(profile: RepoProfile, python: str, settings: Settings, strategy: s
         system_packages=list(profile.system_packages),
         deps_requirements=_dedupe(deps, own),
         install_mode="editable" if profile.installable else "none",
-        extras=extras if profile.installable else [],
         test_framework=profile.test_framework,
         test_paths=list(profile.test_paths),
-        test_args=list(profile.pytest_args),
+        test_args=sanitize_pytest_args(list(profile.pytest_args)),
     )
 
 
@@ -222,7 +288,9 @@ class ResolveFromProject:
         )
         own = {canonicalize_name(ctx.profile.name)}
         extra = _dedupe(ctx.profile.test_requirements + test_tools(ctx.profile), own)
-        return _with_learned(plan.model_copy(update={"deps_requirements": [], "extra_packages": extra}), ctx)
+        extras = [e for e in ctx.profile.test_extras if e in ctx.profile.extras or not ctx.profile.extras]
+        update = {"deps_requirements": [], "extra_packages": extra, "extras": extras}
+        return _with_learned(plan.model_copy(update=update), ctx)
 
 
 class NonEditable:

@@ -49,7 +49,8 @@ def find_test_command(tokens: list[str], source: str) -> TestCommand | None:
     for index, token in enumerate(tokens):
         if token in _INSTALL_VERBS:
             return None  # `pip install pytest` installs, it does not run
-        if posixpath.basename(token) in _PYTEST_PROGRAMS:
+        after_option = index > 0 and tokens[index - 1].startswith("-")  # `uv run --with pytest pytest`
+        if posixpath.basename(token) in _PYTEST_PROGRAMS and not after_option:
             return TestCommand("pytest", _plain_args(tokens[index + 1 :]), source)
         if token == "-m" and index + 1 < len(tokens) and tokens[index + 1] == "pytest":
             return TestCommand("pytest", _plain_args(tokens[index + 2 :]), source)

@@ -37,8 +37,58 @@ def test_base_plan_layers_static_deps_and_drops_self_and_dev_tools() -> None:
     )
     plan = base_plan(prof, "3.11", _settings(), "layered", "")
     assert plan.deps_requirements == ["six", "pytest", "hypothesis", "pytest-mock"]
-    assert plan.extras == ["test"] and plan.install_mode == "editable"
-    assert plan.install_steps() == ["pip install -q -e '.[test]'"]
+    assert plan.extras == [] and plan.install_mode == "editable"
+    assert plan.install_steps() == ["pip install -q -e ."]
+
+
+def test_self_referencing_extras_are_expanded() -> None:
+    prof = _profile(
+        name="attrs",
+        dependencies=[],
+        test_extras=["tests"],
+        extras={
+            "tests": ["attrs[tests-no-zope]", "zope.interface"],
+            "tests-no-zope": ["hypothesis", "attrs[tests-mypy]; python_version >= '3.10'"],
+            "tests-mypy": ["mypy", "pytest-mypy-plugins"],
+        },
+    )
+    plan = base_plan(prof, "3.11", _settings(), "layered", "")
+    assert plan.deps_requirements == ["hypothesis", "pytest-mypy-plugins", "zope.interface", "pytest"]
+
+
+def test_safe_pytest_args_only() -> None:
+    from forager.envs.strategies import sanitize_pytest_args
+
+    assert sanitize_pytest_args(
+        [
+            "pytest",
+            "testing",
+            "--color=yes",
+            "-x",
+            "-n",
+            "auto",
+            "--cov=pkg",
+            "-p",
+            "no:randomly",
+            "-k",
+            "not slow",
+            "--doctest-modules",
+            "-pxdist",
+            "--import-mode=importlib",
+            "-W",
+            "error",
+        ]
+    ) == [
+        "-p",
+        "no:randomly",
+        "-k",
+        "not slow",
+        "--doctest-modules",
+        "-pxdist",
+        "--import-mode=importlib",
+        "-W",
+        "error",
+    ]
 
 
 def test_loop_walks_strategies_without_repeating_a_plan() -> None:
@@ -116,3 +166,15 @@ def test_the_repositorys_own_modules_are_never_installed(tmp_path) -> None:  # t
         "ModuleNotFoundError: No module named 'tests.settings'\nModuleNotFoundError: No module named 'django'"
     )
     assert hints.pip_packages == ["django"]
+
+
+def test_old_pytest_api_steps_pytest_back() -> None:
+    ctx = RepairContext(profile=_profile(), settings=_settings(), pythons=["3.11"])
+    log = (
+        "pluggy._manager.PluginValidationError: Plugin 'conftest.py' for hook 'pytest_collect_file'\n"
+        "Argument(s) {'path'} are declared in the hookimpl but can not be found in the hookspec"
+    )
+    ctx.learn(log)
+    assert ctx.learned.pip_packages == ["pytest<9"]
+    ctx.learn(log)
+    assert ctx.learned.pip_packages == ["pytest<8"]
