@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 from platformdirs import user_data_dir
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_BASE_IMAGES: dict[str, str] = {
@@ -20,6 +20,14 @@ DEFAULT_BASE_IMAGES: dict[str, str] = {
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FORAGER_", env_file=".env", extra="ignore")
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    api_keys_pepper: SecretStr = Field(
+        default=SecretStr("forager-development-pepper"),
+        description="mixed into API key hashes; set a secret of your own outside development",
+    )
+    policy_base_url: str = "http://127.0.0.1:8000/v1"
+    policy_model: str = "policy"
 
     data_dir: Path = Field(default_factory=lambda: Path(user_data_dir("forager")))
     instance: str = Field(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from forager.cli import env_cmd, episode_cmd, images_cmd, tasks_cmd
+from forager.cli import env_cmd, episode_cmd, harvest_cmd, images_cmd, tasks_cmd
 from forager.cli.common import console, run_guarded
 from forager.config import get_settings
 
@@ -17,6 +17,8 @@ app.add_typer(env_cmd.app, name="env", help="Build, list and show environments."
 app.add_typer(images_cmd.app, name="images", help="Base images (built without a registry).")
 app.add_typer(tasks_cmd.app, name="tasks", help="Generate and read bug-fixing tasks.")
 app.add_typer(episode_cmd.app, name="episode", help="Run policies in environments; read trajectories.")
+
+app.command("harvest")(harvest_cmd.harvest)
 
 db_app = typer.Typer(help="The store.", no_args_is_help=True)
 app.add_typer(db_app, name="db")

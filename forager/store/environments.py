@@ -128,6 +128,13 @@ class EnvironmentStore:
                 env.tests_error = baseline.errors
                 env.tests_flaky = baseline.flaky
 
+    def snapshot(self, snapshot_id: int) -> SnapshotRow:
+        with session_scope(self.url) as s:
+            row = s.get(SnapshotRow, snapshot_id)
+            if row is None:
+                raise NotFoundError(f"no snapshot with id {snapshot_id}")
+            return row
+
     def find_verified(self, snapshot_id: int) -> int | None:
         """The newest verified environment of a snapshot, if any."""
         with session_scope(self.url) as s:

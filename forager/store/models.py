@@ -257,3 +257,40 @@ class FunctionCoverageRow(Base):
     first_line: Mapped[int]
     tests: Mapped[list[Any]] = mapped_column(default=list)
     lines: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class SubmissionRow(Base):
+    """A user's request to harvest a source; the pipeline's stage progress lives here."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (Index("ix_submissions_status", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(2048))
+    ref: Mapped[str | None] = mapped_column(String(256))
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|running|done|failed|cancelled
+    stage: Mapped[str] = mapped_column(String(32), default="queued")
+    progress: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id", ondelete="SET NULL"))
+    environment_id: Mapped[int | None] = mapped_column(ForeignKey("environments.id", ondelete="SET NULL"))
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ApiKeyRow(Base):
+    """An API key, stored only as a peppered hash; `prefix` identifies it in logs and lists."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(128))
+    scopes: Mapped[list[Any]] = mapped_column(default=list)  # read | submit | admin
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]

@@ -16,7 +16,7 @@ from forager.tasks.mutations.errors import MutationError
 from forager.tasks.mutations.families import GENERATORS
 from forager.tasks.mutations.functions import FunctionNode, collect_functions, select_functions
 from forager.tasks.mutations.models import FAMILIES, Enumeration, Family, Mutation
-from forager.tasks.mutations.source import ParsedSource
+from forager.tasks.mutations.source import ParsedSource, Span
 
 _BOM = "\ufeff"
 
@@ -84,7 +84,7 @@ def enumerate_source_mutations(
                     result.dropped_unchanged += 1
                 elif mutated in seen:
                     result.dropped_duplicates += 1
-                elif not is_valid(text, mutated, candidate.edits):
+                elif not is_valid(fn, mutated, candidate.edits):
                     result.dropped_invalid[family] = result.dropped_invalid.get(family, 0) + 1
                 else:
                     seen.add(mutated)
@@ -139,13 +139,15 @@ class _Validator:
     Python than this interpreter would fail it for every candidate, so there libcst's
     parser, which knows newer syntax, has to do.
 
-    Only the top-level statements holding the edits are checked first: every compile-time
-    check of Python works within one top-level statement, and compiling a whole large module
-    for each of thousands of candidates is what made enumeration slow. A fragment that
-    fails is confirmed on the whole text, so a rejection is never due to the cut.
+    Compiling a whole large module for each of thousands of candidates dominated the run
+    time, so the smallest unit the compiler checks on its own is compiled first: the
+    outermost def around the edits (`nonlocal` cannot reach past it), else the top-level
+    statements holding them. A unit that fails is confirmed on the whole text, so no
+    candidate is rejected because of the cut.
     """
 
     def __init__(self, src: ParsedSource, file: str) -> None:
+        self.src = src
         self.file = file
         self.check = _compiles if _compiles(src.text, file) else _parses
         # Top-level statements as whole lines; a decorated def starts at its `def` line,
@@ -153,14 +155,26 @@ class _Validator:
         self.blocks = [src.whole_lines(stmt, stmt) for stmt in src.module.body]
         self.starts = [b.start for b in self.blocks]
 
-    def __call__(self, original: str, mutated: str, edits: Sequence[Edit]) -> bool:
-        low = min(e.start for e in edits)
-        high = max(max(e.end, e.start + 1) for e in edits)
+    def _unit(self, fn: FunctionNode, low: int, high: int) -> Span | None:
+        unit = self.src.whole_lines(fn.outermost, fn.outermost)
+        if unit.start <= low and high <= unit.end:
+            return unit
         first = bisect.bisect_right(self.starts, low) - 1
         last = bisect.bisect_left(self.starts, high) - 1
         if first >= 0 and last >= first and self.blocks[first].end > low and self.blocks[last].end >= high:
-            shift = len(mutated) - len(original)
-            fragment = mutated[self.blocks[first].start : self.blocks[last].end + shift]
+            return Span(self.blocks[first].start, self.blocks[last].end)
+        return None
+
+    def __call__(self, fn: FunctionNode, mutated: str, edits: Sequence[Edit]) -> bool:
+        low = min(e.start for e in edits)
+        high = max(max(e.end, e.start + 1) for e in edits)
+        unit = self._unit(fn, low, high)
+        if unit is not None:
+            shift = len(mutated) - len(self.src.text)
+            fragment = mutated[unit.start : unit.end + shift]
+            # An indented def (a method) compiles as the block of an `if`.
+            if fragment[:1] in (" ", "\t"):
+                fragment = "if 1:\n" + fragment
             if self.check(fragment, self.file):
                 return True
         return self.check(mutated, self.file)

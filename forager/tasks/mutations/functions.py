@@ -41,6 +41,9 @@ class FunctionNode:
     info: FunctionInfo
     node: cst.FunctionDef
     in_class: bool
+    # The outermost def around this one (itself if not nested): the unit the compiler
+    # checks as a whole, since `nonlocal` can reach any enclosing function.
+    outermost: cst.FunctionDef
     _own: list[cst.CSTNode] | None = field(default=None, repr=False)
 
     def own_nodes(self) -> list[cst.CSTNode]:
@@ -80,6 +83,7 @@ class _Collector(cst.CSTVisitor):
         self.src = src
         self.stack: list[tuple[str, str]] = []  # ("class" | "def", name) of enclosing scopes
         self.found: list[FunctionNode] = []
+        self.defs: list[cst.FunctionDef] = []  # enclosing functions, outermost first
 
     def _prefix(self) -> str:
         parts = [f"{name}.<locals>." if kind == "def" else f"{name}." for kind, name in self.stack]
@@ -109,11 +113,14 @@ class _Collector(cst.CSTVisitor):
             is_nested=any(kind == "def" for kind, _ in self.stack),
             decorators=tuple(src.text_of(d.decorator) for d in node.decorators),
         )
-        self.found.append(FunctionNode(info=info, node=node, in_class=info.is_method))
+        outermost = self.defs[0] if self.defs else node
+        self.found.append(FunctionNode(info=info, node=node, in_class=info.is_method, outermost=outermost))
         self.stack.append(("def", node.name.value))
+        self.defs.append(node)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.stack.pop()
+        self.defs.pop()
 
 
 def collect_functions(src: ParsedSource) -> list[FunctionNode]:
