@@ -6,8 +6,11 @@ with the exit status, the final patch and (for a task) the reward from a fresh s
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from contextlib import ExitStack
+
+import docker
 
 from forager.agent.errors import AgentError
 from forager.agent.loop import EpisodeResult, run_loop
@@ -16,11 +19,11 @@ from forager.agent.policies import ExplorerPolicyConfig, OpenAIPolicyConfig, Rep
 from forager.agent.prompts import system_prompt, task_prompt
 from forager.agent.tools import SuiteSpec, ToolBox
 from forager.config import Settings
-from forager.dockerhost import LABEL_INSTANCE
+from forager.dockerhost import LABEL_INSTANCE, get_docker
 from forager.errors import ForagerError
 from forager.protocols import NullReporter, Reporter
 from forager.sandbox.config import SandboxConfig
-from forager.sandbox.lifecycle import sandbox_session
+from forager.sandbox.lifecycle import LABEL_EPISODE, sandbox_session
 from forager.sandbox.session import Sandbox
 from forager.store.environments import EnvironmentStore
 from forager.store.episodes import EpisodeStore
@@ -46,6 +49,14 @@ def sandbox_config(settings: Settings, limits: Limits, episode: str) -> SandboxC
         store_max_bytes=max(limits.stored_output_bytes, limits.shown_output_bytes),
         labels={LABEL_INSTANCE: settings.instance},
     )
+
+
+def remove_episode_containers(episode_id: int) -> None:
+    client = get_docker()
+    for name in (str(episode_id), f"{episode_id}-eval"):
+        for c in client.containers.list(all=True, filters={"label": f"{LABEL_EPISODE}={name}"}):
+            with contextlib.suppress(docker.errors.APIError):
+                c.remove(force=True)
 
 
 def install_runners(sandbox: Sandbox) -> None:
@@ -87,6 +98,7 @@ def run_episode(
     episode_id = store.start(env_id, task_id, policy.info, seed, limits, idempotency_key)
     if store.is_finished(episode_id):  # a redelivered job whose episode is complete
         return store.trajectory(episode_id)
+    remove_episode_containers(episode_id)  # a redelivered job: its killed predecessor's sandbox
     tests = SuiteSpec(
         framework=env.test_framework or "pytest",
         paths=list(env.profile.get("test_paths", [])),

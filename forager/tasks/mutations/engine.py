@@ -6,6 +6,7 @@ import bisect
 import hashlib
 import warnings
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 import libcst as cst
@@ -14,7 +15,7 @@ from forager.tasks.mutations.diff import git_diff
 from forager.tasks.mutations.edits import Candidate, Edit, apply_edits
 from forager.tasks.mutations.errors import MutationError
 from forager.tasks.mutations.families import GENERATORS
-from forager.tasks.mutations.functions import FunctionNode, collect_functions, select_functions
+from forager.tasks.mutations.functions import FunctionNode, parse_functions, select_functions
 from forager.tasks.mutations.models import FAMILIES, Enumeration, Family, Mutation
 from forager.tasks.mutations.source import ParsedSource, Span
 
@@ -71,9 +72,9 @@ def enumerate_source_mutations(
     chosen = _check_families(families)
     bom = _BOM if source.startswith(_BOM) else ""
     text = source[len(bom) :]
-    src = ParsedSource(text, file)
-    targets = select_functions(collect_functions(src), symbol, lines, file)
-    is_valid = _Validator(src, file)
+    src, functions = parse_functions(text, file)
+    targets = select_functions(functions, symbol, lines, file)
+    is_valid = _validator(src, file)
     result = Enumeration(file=file)
     seen: set[str] = {text}
     for fn in targets:
@@ -178,6 +179,12 @@ class _Validator:
             if self.check(fragment, self.file):
                 return True
         return self.check(mutated, self.file)
+
+
+@lru_cache(maxsize=4)
+def _validator(src: ParsedSource, file: str) -> _Validator:
+    # Cached with the parse: building one compiles the whole original once.
+    return _Validator(src, file)
 
 
 def _package(

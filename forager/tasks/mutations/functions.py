@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TypeVar
 
 import libcst as cst
@@ -129,9 +130,22 @@ def collect_functions(src: ParsedSource) -> list[FunctionNode]:
     return collector.found
 
 
+@lru_cache(maxsize=4)
+def parse_functions(text: str, file: str = "<source>") -> tuple[ParsedSource, tuple[FunctionNode, ...]]:
+    """A module's parse and functions, kept for the last few texts.
+
+    Callers walk a file one function at a time (`functions_in`, then one enumeration per
+    covered function); parsing with metadata is most of the cost on large files, so it
+    happens once per text rather than once per call.
+    """
+    src = ParsedSource(text, file)
+    return src, tuple(collect_functions(src))
+
+
 def functions_in(source: str) -> list[FunctionInfo]:
     """Every function and method of a module, in source order (nested ones included)."""
-    return [f.info for f in collect_functions(ParsedSource(source.removeprefix("\ufeff")))]
+    _, functions = parse_functions(source.removeprefix("\ufeff"))
+    return [f.info for f in functions]
 
 
 def function_at(functions: Sequence[FunctionInfo], line: int) -> FunctionInfo | None:
