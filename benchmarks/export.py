@@ -12,8 +12,9 @@ running episodes, at least --steps finished steps), then measures in one run:
 - `packing`: the torch dataset over the exported train shards (byte-level tokens), real tokens
   over all slots of the packed sequences.
 
-`ratio` = export rows/s over COPY rows/s, rows being the finished steps. Targets: ratio >= 0.5,
-packing_efficiency >= 0.97.
+`ratio` = export rows/s over COPY rows/s, rows being the finished steps (the export must read
+exactly COPY's rows, or the run stops). Targets: ratio >= 0.5, packing_efficiency >= 0.97;
+`summary.meets_targets` says whether both were met (the exit code is 0 either way).
 """
 
 from __future__ import annotations
@@ -51,16 +52,77 @@ COPY_QUERY = (
     "ORDER BY s.episode_id, s.index) TO STDOUT"
 )
 
-THOUGHT_WORDS = (
-    "the test fails because function returns value instead of list let me check which argument "
-    "is passed here maybe the loop skips last element so I should look at how parser handles "
-    "empty input and then run tests again after fixing off by one error in slicing code path "
-    "seems wrong variable name swapped order inside helper call now verify output matches expected"
-).split()
+THOUGHT_WORDS = [
+    "the",
+    "test",
+    "fails",
+    "because",
+    "function",
+    "returns",
+    "value",
+    "instead",
+    "of",
+    "list",
+    "let",
+    "me",
+    "check",
+    "which",
+    "argument",
+    "is",
+    "passed",
+    "here",
+    "maybe",
+    "the",
+    "loop",
+    "skips",
+    "last",
+    "element",
+    "so",
+    "I",
+    "should",
+    "look",
+    "at",
+    "how",
+    "parser",
+    "handles",
+    "empty",
+    "input",
+    "and",
+    "then",
+    "run",
+    "tests",
+    "again",
+    "after",
+    "fixing",
+    "off",
+    "by",
+    "one",
+    "error",
+    "in",
+    "slicing",
+    "code",
+    "path",
+    "seems",
+    "wrong",
+    "variable",
+    "name",
+    "swapped",
+    "order",
+    "inside",
+    "helper",
+    "call",
+    "now",
+    "verify",
+    "output",
+    "matches",
+    "expected",
+]
 
 
 def _psycopg_url(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://").replace("postgresql+psycopg2://", "postgresql://")
+    return url.replace("postgresql+psycopg://", "postgresql://").replace(
+        "postgresql+psycopg2://", "postgresql://"
+    )
 
 
 def _sa_url(url: str) -> str:
@@ -103,7 +165,8 @@ class Corpus:
         search = "\n".join(self.code_line() for _ in range(r.randint(1, 4)))
         replace = "\n".join(self.code_line() for _ in range(r.randint(1, 4)))
         path = f"src/{r.choice(self.idents)}.py"
-        return f"{thought}\n<tool: edit>\n{path}\n<<<<<<< SEARCH\n{search}\n=======\n{replace}\n>>>>>>> REPLACE\n</tool>"
+        block = f"<<<<<<< SEARCH\n{search}\n=======\n{replace}\n>>>>>>> REPLACE"
+        return f"{thought}\n<tool: edit>\n{path}\n{block}\n</tool>"
 
     def observation(self) -> str:
         n = min(120, int(self.rng.lognormvariate(2.6, 0.8)) + 1)
@@ -134,13 +197,30 @@ def seed_store(admin_url: str, steps_target: int, seed: int) -> tuple[str, dict[
             for i in range(1, repos + 1):
                 cp.write_row((i, i, None, f"{i:040x}", f"project-{i}", f"/repos/{i}", 100, 10_000, now))
         with cur.copy(
-            "COPY environments (id, snapshot_id, status, python_version, install_steps, test_command, profile, "
-            "tests_collected, tests_passed, tests_failed, tests_skipped, tests_error, tests_flaky, timings, "
-            "created_at, updated_at) FROM STDIN"
+            "COPY environments (id, snapshot_id, status, python_version, install_steps, test_command, "
+            "profile, tests_collected, tests_passed, tests_failed, tests_skipped, tests_error, tests_flaky, "
+            "timings, created_at, updated_at) FROM STDIN"
         ) as cp:
             for i in range(1, repos + 1):
                 cp.write_row(
-                    (i, i, "verified", "3.11", "[]", '["pytest", "-q"]', "{}", 10, 10, 0, 0, 0, 0, "{}", now, now)
+                    (
+                        i,
+                        i,
+                        "verified",
+                        "3.11",
+                        "[]",
+                        '["pytest", "-q"]',
+                        "{}",
+                        10,
+                        10,
+                        0,
+                        0,
+                        0,
+                        0,
+                        "{}",
+                        now,
+                        now,
+                    )
                 )
         tasks_per_repo = 8
         with cur.copy(
@@ -151,7 +231,21 @@ def seed_store(admin_url: str, steps_target: int, seed: int) -> tuple[str, dict[
                 env = (i - 1) // tasks_per_repo + 1
                 problem = " ".join(rng.choice(THOUGHT_WORDS) for _ in range(60))
                 cp.write_row(
-                    (i, env, "mutate_fix", "operator_swap", f"{i:064x}", "", "diff", "diff", "[]", "[]", problem, "{}", now)
+                    (
+                        i,
+                        env,
+                        "mutate_fix",
+                        "operator_swap",
+                        f"{i:064x}",
+                        "",
+                        "diff",
+                        "diff",
+                        "[]",
+                        "[]",
+                        problem,
+                        "{}",
+                        now,
+                    )
                 )
         step_rows: list[tuple[Any, ...]] = []
         episode_rows: list[tuple[Any, ...]] = []
@@ -174,9 +268,9 @@ def seed_store(admin_url: str, steps_target: int, seed: int) -> tuple[str, dict[
             )
             for index in range(n):
                 step_id += 1
+                text = (corpus.action(), "bash", "{}", corpus.observation())
                 step_rows.append(
-                    (step_id, episode_id, index, corpus.action(), "bash", "{}", corpus.observation(), 0.0)
-                    + (False, False, 0, 0, 0, 0.0, 0.0, now, now)
+                    (step_id, episode_id, index, *text, 0.0, False, False, 0, 0, 0, 0.0, 0.0, now, now)
                 )
             if finished:
                 finished_steps += n
@@ -190,9 +284,9 @@ def seed_store(admin_url: str, steps_target: int, seed: int) -> tuple[str, dict[
             for row in episode_rows:
                 cp.write_row(row)
         with cur.copy(
-            "COPY steps (id, episode_id, index, raw_output, tool, args, observation, duration_ms, truncated, "
-            "timed_out, output_bytes, prompt_tokens, completion_tokens, llm_ms, exec_ms, started_at, finished_at) "
-            "FROM STDIN"
+            "COPY steps (id, episode_id, index, raw_output, tool, args, observation, duration_ms, "
+            "truncated, timed_out, output_bytes, prompt_tokens, completion_tokens, llm_ms, exec_ms, "
+            "started_at, finished_at) FROM STDIN"
         ) as cp:
             for row in step_rows:
                 cp.write_row(row)
@@ -288,6 +382,7 @@ def main() -> int:
         console.print(f"[red]error:[/] --pg must be a PostgreSQL URL, got {args.pg.split('@')[-1]}")
         return 2
 
+    load_start = os.getloadavg()
     console.print(f"seeding a store with {args.steps} finished steps ...")
     pg, seed_info = seed_store(args.pg, args.steps, args.seed)
     work = Path(tempfile.mkdtemp(prefix="forager-export-bench-"))
@@ -310,6 +405,10 @@ def main() -> int:
                 }
             )
             console.print(f"round {r + 1}: COPY {copy_s:.2f} s, export {export_s:.2f} s")
+            if manifest.counts.steps_read != rows:
+                raise SystemExit(
+                    f"the export read {manifest.counts.steps_read} steps, COPY {rows}: not the same rows"
+                )
             if r < args.rounds - 1:
                 shutil.rmtree(out)
         assert manifest is not None
@@ -331,7 +430,14 @@ def main() -> int:
             "export": export_runs,
             "export_manifest_counts": manifest.counts.model_dump(),
             "packing": packing,
-            "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+            # Other work on the machine slows both sides, but not equally: COPY's cost is in the
+            # server, the export's in this process too. Recorded so runs can be compared.
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": sys.version.split()[0],
+                "loadavg_start": [round(x, 2) for x in load_start],
+                "loadavg_end": [round(x, 2) for x in os.getloadavg()],
+            },
         }
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2))
@@ -358,7 +464,7 @@ def main() -> int:
             f"[bold]{summary['packing_efficiency']}[/] at seq_len {args.seq_len} (target 0.97)"
         )
         console.print(f"wrote {args.out}")
-        return 0 if summary["meets_targets"] else 1
+        return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)
         get_engine(_sa_url(pg)).dispose()

@@ -1,0 +1,196 @@
+"""Shingling and MinHash signatures of action text, vectorized with numpy.
+
+datasketch's `MinHash.update_batch` hashes every shingle in Python and applies all
+permutations to all of them (~10 ms for 3k shingles): slower than reading the rows from
+PostgreSQL. Here the texts of a batch of episodes are hashed together: words with one
+polynomial pass over the UTF-8 bytes, word n-grams combined and mixed in uint64. The
+signature is *one-permutation hashing* (Li, Owen & Zhang 2012): each shingle hash picks one
+of `num_perm` bins by its high bits and the bin keeps the minimum of its low 32 bits. Bins of
+two sets agree with probability equal to their Jaccard similarity, which is what LSH banding
+needs (see model.export.lsh). Empty bins hold EMPTY and are left out of the estimate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+U64 = npt.NDArray[np.uint64]
+U32 = npt.NDArray[np.uint32]
+
+EMPTY = np.uint32(0xFFFFFFFF)
+_P = np.uint64(0x100000001B3)  # FNV-64 prime: odd, so it has an inverse modulo 2**64
+_P_INV = np.uint64(pow(0x100000001B3, -1, 1 << 64))  # P**-1 modulo 2**64
+_C1, _C2 = np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53)
+_MULTS = np.array(
+    [0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB, 0xD6E8FEB86659FD93] * 4, dtype=np.uint64
+)
+
+
+def fmix64(h: U64) -> U64:
+    # MurmurHash3's finalizer: a bijection that spreads every input bit over the output.
+    h = h ^ (h >> np.uint64(33))
+    h = h * _C1
+    h = h ^ (h >> np.uint64(33))
+    h = h * _C2
+    return h ^ (h >> np.uint64(33))
+
+
+class _Powers:
+    """P**i and P**-i modulo 2**64 for i < n, grown on demand (replaced as one tuple, so a
+    thread never sees the two arrays at different sizes)."""
+
+    def __init__(self) -> None:
+        one = np.ones(1, dtype=np.uint64)
+        self.tables: tuple[U64, U64] = (one, one)
+
+    def get(self, n: int) -> tuple[U64, U64]:
+        tables = self.tables
+        if n <= len(tables[0]):
+            return tables
+        size = max(n, 2 * len(tables[0]))
+        with np.errstate(over="ignore"):
+            powers = np.cumprod(np.full(size, _P, dtype=np.uint64), dtype=np.uint64) * _P_INV
+            inverse = np.cumprod(np.full(size, _P_INV, dtype=np.uint64), dtype=np.uint64) * _P
+        self.tables = (powers, inverse)
+        return self.tables
+
+
+_powers = _Powers()
+SLAB_BYTES = 1 << 20  # texts are hashed in slabs of about this size: bounds the power tables
+
+
+def word_hashes(data: bytes) -> tuple[U64, npt.NDArray[np.intp]]:
+    """A 64-bit hash per whitespace-separated word (the same wherever the word stands), and
+    the byte offset where each word starts."""
+    b = np.frombuffer(data, dtype=np.uint8)
+    word = b > 32  # space, tabs, newlines and other control bytes separate words
+    starts = np.flatnonzero(word & ~np.concatenate(([False], word[:-1])))
+    if starts.size == 0:
+        return np.empty(0, dtype=np.uint64), starts
+    powers, inverse = _powers.get(b.size)
+    with np.errstate(over="ignore"):
+        # sum of (byte+1) * P**pos over a word, then times P**-start: unsigned numpy
+        # arithmetic wraps, which is exactly arithmetic modulo 2**64, where P is invertible.
+        contrib = (b.astype(np.uint64) + np.uint64(1)) * powers[: b.size]
+        contrib[~word] = 0
+        sums = np.add.reduceat(contrib, starts)
+        return fmix64(sums * inverse[starts]), starts
+
+
+def _ngrams(w: U64, n: int) -> U64:
+    with np.errstate(over="ignore"):
+        acc = w[: w.size - n + 1] * _MULTS[0]
+        for k in range(1, n):
+            acc = acc + w[k : w.size - n + 1 + k] * _MULTS[k % len(_MULTS)]
+        return fmix64(acc)
+
+
+class ShingleBatch:
+    """The word n-gram hashes of several texts, computed together.
+
+    numpy's per-call cost, not the bytes, dominates for texts of a few kilobytes: a batch of
+    500 episodes costs about what 20 single ones do. A text's hashes are not deduplicated
+    (signatures take minima, so repeats do not matter); `unique` is applied where sets matter.
+    """
+
+    def __init__(self, texts: Sequence[str], words: int) -> None:
+        self.size = len(texts)
+        self.words = words
+        self.short: dict[int, U64] = {}
+        encoded = [t.encode("utf-8", "surrogatepass") for t in texts]
+        hashes: list[U64] = []
+        owners: list[npt.NDArray[np.intp]] = []
+        first = size = 0
+        for i, e in enumerate(encoded):
+            size += len(e) + 1
+            if size >= SLAB_BYTES or i == len(encoded) - 1:
+                h, o = self._slab(encoded[first : i + 1], first)
+                hashes.append(h)
+                owners.append(o)
+                first, size = i + 1, 0
+        self.hashes: U64 = np.concatenate(hashes) if hashes else np.empty(0, dtype=np.uint64)
+        self.owners: npt.NDArray[np.intp] = np.concatenate(owners) if owners else np.empty(0, dtype=np.intp)
+        self.bounds = np.searchsorted(self.owners, np.arange(self.size + 1))
+
+    def _slab(self, encoded: list[bytes], first: int) -> tuple[U64, npt.NDArray[np.intp]]:
+        # Texts are joined with a newline, which ends any word, so no word spans two texts.
+        lengths = np.fromiter((len(e) for e in encoded), dtype=np.intp, count=len(encoded))
+        text_starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1])).astype(np.intp)
+        w, word_starts = word_hashes(b"\n".join(encoded))
+        owner = np.searchsorted(text_starts, word_starts, side="right") - 1
+        per_text = np.bincount(owner, minlength=len(encoded))
+        first_word = np.concatenate(([0], np.cumsum(per_text)[:-1]))
+        for t in np.flatnonzero((per_text > 0) & (per_text < self.words)).tolist():
+            # A text shorter than n words is one shingle of all its words.
+            lo, n = int(first_word[t]), int(per_text[t])
+            self.short[first + t] = _ngrams(w[lo : lo + n], n)
+        if w.size < self.words:
+            return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.intp)
+        grams = _ngrams(w, self.words)
+        whole = owner[: grams.size] == owner[self.words - 1 :]  # the n-gram lies in one text
+        return grams[whole], owner[: grams.size][whole] + first
+
+    def shingles(self, i: int) -> U64:
+        """Text i's n-gram hashes, in text order, repeats included."""
+        short = self.short.get(i)
+        if short is not None:
+            return short
+        return self.hashes[self.bounds[i] : self.bounds[i + 1]]
+
+    def signatures(self, num_perm: int) -> U32:
+        """One-permutation MinHash signatures, one row per text: per bin, the least low-32-bit
+        value of the text's shingles whose high bits pick that bin."""
+        sigs = np.full(self.size * num_perm, EMPTY, dtype=np.uint32)
+        hashes, owners = self.hashes, self.owners
+        if self.short:
+            hashes = np.concatenate([hashes, *self.short.values()])
+            owners = np.concatenate([owners, np.fromiter(self.short, dtype=np.intp, count=len(self.short))])
+        if hashes.size:
+            bins = ((hashes >> np.uint64(32)) % np.uint64(num_perm)).astype(np.intp)
+            values = (hashes & np.uint64(0xFFFFFFFE)).astype(np.uint32)  # never EMPTY
+            np.minimum.at(sigs, owners * num_perm + bins, values)
+        return sigs.reshape(self.size, num_perm)
+
+
+def unique(a: U64) -> U64:
+    """Sorted unique values (np.unique is several times slower on small uint64 arrays)."""
+    s = np.sort(a)
+    if s.size < 2:
+        return s
+    return s[np.concatenate(([True], s[1:] != s[:-1]))]
+
+
+def shingle_hashes(text: str, words: int) -> U64:
+    """Sorted unique hashes of the word n-grams of text (the whole text when it is shorter)."""
+    return unique(ShingleBatch([text], words).shingles(0))
+
+
+def signature(shingles: U64, num_perm: int) -> U32:
+    """The signature of one shingle array (as `ShingleBatch.signatures` computes it)."""
+    sig = np.full(num_perm, EMPTY, dtype=np.uint32)
+    if shingles.size:
+        bins = ((shingles >> np.uint64(32)) % np.uint64(num_perm)).astype(np.intp)
+        values = (shingles & np.uint64(0xFFFFFFFE)).astype(np.uint32)
+        np.minimum.at(sig, bins, values)
+    return sig
+
+
+def estimate_jaccard(a: U32, b: U32) -> float:
+    """Share of equal bins among bins that are not empty in both (the OPH estimator)."""
+    used = (a != EMPTY) | (b != EMPTY)
+    n = int(used.sum())
+    if n == 0:
+        return 1.0
+    return float(((a == b) & used).sum()) / n
+
+
+def exact_jaccard(a: U64, b: U64) -> float:
+    """Jaccard similarity of the sets of two shingle-hash arrays."""
+    a, b = unique(a), unique(b)
+    if a.size == 0 and b.size == 0:
+        return 1.0
+    inter = np.intersect1d(a, b, assume_unique=True).size
+    return inter / (a.size + b.size - inter)

@@ -1,0 +1,240 @@
+"""Sharded writers: zstd-compressed JSON lines and Parquet, cut at the same documents.
+
+Each split has its own sequence of shards; shard N of a split holds the same documents in
+both formats, so a reader may pick either. A shard is closed after `max_documents` documents
+or `max_bytes` of JSON, and its size and sha256 go into the manifest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import zstandard
+
+from model.export.manifest import ShardInfo
+from model.export.options import ShardFormat
+
+MESSAGE_TYPE = pa.struct(
+    [
+        pa.field("role", pa.string(), nullable=False),
+        pa.field("content", pa.string(), nullable=False),
+        pa.field("loss", pa.bool_(), nullable=False),
+    ]
+)
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class ShardFileWriter(Protocol):
+    """One shard file of one format."""
+
+    path: Path
+
+    def write(self, doc: dict[str, Any], line: bytes) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class JsonlZstdWriter:
+    def __init__(self, path: Path, level: int) -> None:
+        self.path = path
+        self._fh: BinaryIO = open(path, "wb")  # noqa: SIM115 - closed in close(), after the compressor
+        # threads=-1: compression runs on every core beside the Python thread reading rows.
+        self._zw = zstandard.ZstdCompressor(level=level, threads=-1).stream_writer(self._fh, closefd=False)
+
+    def write(self, doc: dict[str, Any], line: bytes) -> None:
+        self._zw.write(line)
+
+    def close(self) -> None:
+        self._zw.close()
+        self._fh.close()
+
+
+class ParquetWriter:
+    """Buffers documents column by column and writes a row group every `row_group` documents.
+
+    Encoding and compressing a row group runs in a helper thread (pyarrow releases the GIL),
+    while the export thread builds the next one; at most one write is in flight.
+    """
+
+    def __init__(
+        self, path: Path, schema: pa.Schema, row_group: int, metadata: dict[str, str], level: int
+    ) -> None:
+        self.path = path
+        self.schema = schema.with_metadata(metadata)
+        self.row_group = row_group
+        self._writer = pq.ParquetWriter(
+            path, self.schema, compression="zstd", compression_level=level, use_dictionary=["role"]
+        )
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="forager-parquet")
+        self._pending: Future[None] | None = None
+        self._scalars: dict[str, list[Any]] = {f.name: [] for f in schema if f.name != "messages"}
+        self._offsets: list[int] = [0]
+        self._roles: list[str] = []
+        self._contents: list[str] = []
+        self._losses: list[bool] = []
+        self._rows = 0
+
+    def write(self, doc: dict[str, Any], line: bytes) -> None:
+        for name, values in self._scalars.items():
+            values.append(doc.get(name))
+        messages = doc["messages"]
+        self._roles.extend([m["role"] for m in messages])
+        self._contents.extend([m["content"] for m in messages])
+        self._losses.extend([m["loss"] for m in messages])
+        self._offsets.append(len(self._roles))
+        self._rows += 1
+        if self._rows >= self.row_group:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._rows:
+            return
+        # Built from flat arrays: converting nested Python dicts is several times slower.
+        messages = pa.ListArray.from_arrays(
+            pa.array(self._offsets, type=pa.int32()),
+            pa.StructArray.from_arrays(
+                [
+                    pa.array(self._roles, type=pa.string()),
+                    pa.array(self._contents, type=pa.string()),
+                    pa.array(self._losses, type=pa.bool_()),
+                ],
+                fields=list(MESSAGE_TYPE),
+            ),
+            type=pa.list_(pa.field("item", MESSAGE_TYPE, nullable=False)),
+        )
+        columns = [
+            messages if f.name == "messages" else pa.array(self._scalars[f.name], type=f.type)
+            for f in self.schema
+        ]
+        table = pa.Table.from_arrays(columns, schema=self.schema)
+        self._wait()
+        self._pending = self._pool.submit(self._writer.write_table, table)
+        for values in self._scalars.values():
+            values.clear()
+        self._offsets, self._roles, self._contents, self._losses = [0], [], [], []
+        self._rows = 0
+
+    def _wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+
+    def close(self) -> None:
+        try:
+            self._flush()
+            self._wait()
+        finally:
+            self._pool.shutdown(wait=True)
+            self._writer.close()
+
+
+class _Shard:
+    def __init__(self, index: int, files: list[tuple[ShardFormat, ShardFileWriter]]) -> None:
+        self.index = index
+        self.files = files
+        self.documents = 0
+        self.messages = 0
+        self.steps = 0
+        self.uncompressed = 0
+
+
+class SplitShards:
+    """The shard sequence of one split, in every requested format."""
+
+    def __init__(
+        self,
+        folder: Path,
+        split: str,
+        formats: list[ShardFormat],
+        schema: pa.Schema,
+        metadata: dict[str, str],
+        max_documents: int,
+        max_bytes: int,
+        row_group: int,
+        zstd_level: int,
+    ) -> None:
+        self.folder = folder
+        self.split = split
+        self.formats = formats
+        self.schema = schema
+        self.metadata = metadata
+        self.max_documents = max_documents
+        self.max_bytes = max_bytes
+        self.row_group = row_group
+        self.zstd_level = zstd_level
+        self.closed: list[ShardInfo] = []
+        self._shard: _Shard | None = None
+        self._next = 0
+
+    def _open(self) -> _Shard:
+        files: list[tuple[ShardFormat, ShardFileWriter]] = []
+        stem = f"{self.split}-{self._next:05d}"
+        for fmt in self.formats:
+            path = self.folder / f"{stem}.{fmt}"
+            writer: ShardFileWriter
+            if fmt == "jsonl.zst":
+                writer = JsonlZstdWriter(path, self.zstd_level)
+            else:
+                writer = ParquetWriter(path, self.schema, self.row_group, self.metadata, self.zstd_level)
+            files.append((fmt, writer))
+        shard = _Shard(self._next, files)
+        self._next += 1
+        return shard
+
+    def write(self, doc: dict[str, Any], line: bytes, steps: int) -> None:
+        shard = self._shard or self._open()
+        self._shard = shard
+        for _, writer in shard.files:
+            writer.write(doc, line)
+        shard.documents += 1
+        shard.messages += len(doc["messages"])
+        shard.steps += steps
+        shard.uncompressed += len(line)
+        if shard.documents >= self.max_documents or shard.uncompressed >= self.max_bytes:
+            self._close_shard()
+
+    def _close_shard(self) -> None:
+        shard, self._shard = self._shard, None
+        if shard is None:
+            return
+        for fmt, writer in shard.files:
+            writer.close()
+            self.closed.append(
+                ShardInfo(
+                    path=writer.path.name,
+                    format=fmt,
+                    split=self.split,
+                    index=shard.index,
+                    documents=shard.documents,
+                    messages=shard.messages,
+                    steps=shard.steps,
+                    bytes=writer.path.stat().st_size,
+                    uncompressed_bytes=shard.uncompressed,
+                    sha256=file_sha256(writer.path),
+                )
+            )
+
+    def close(self) -> list[ShardInfo]:
+        self._close_shard()
+        return self.closed
+
+    def abort(self) -> None:
+        """Close open files after a failure; the staging folder is removed by the caller."""
+        shard, self._shard = self._shard, None
+        for _, writer in shard.files if shard else []:
+            # The export failed already: its error is the one to report.
+            with contextlib.suppress(Exception):
+                writer.close()
