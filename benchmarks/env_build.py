@@ -75,7 +75,7 @@ def run(corpus: Path, limit: int | None) -> dict[str, object]:
         t0 = time.monotonic()
         try:
             s = build_from_source(spec, settings, rebuild=True)
-        except Exception as exc:  # noqa: BLE001 - one project's failure must not end the run
+        except Exception as exc:
             if not isinstance(exc, ForagerError):
                 console.print_exception()
             rows.append(

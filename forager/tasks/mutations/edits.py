@@ -126,7 +126,7 @@ def remove_statement(src: ParsedSource, stmt: cst.CSTNode) -> Edit:
         stmt = holder
     block = src.parent(stmt)
     if isinstance(block, cst.IndentedBlock) and len(block.body) == 1:
-        return Edit.replace(src.span(stmt), "pass")
+        return Edit.replace(src.statement_span(stmt), "pass")
     return Edit.replace(src.whole_lines(stmt, stmt), "")
 
 
@@ -137,5 +137,5 @@ def clip(text: str, limit: int = 40) -> str:
 
 
 def line_range(src: ParsedSource, node: cst.CSTNode) -> str:
-    first, last = src.first_line(node), src.last_line(node)
+    first, last = src.line_of(src.statement_span(node).start), src.last_line(node)
     return f"line {first}" if first == last else f"lines {first}-{last}"

@@ -114,6 +114,16 @@ class ParsedSource:
     def last_line(self, node: cst.CSTNode) -> int:
         return self.positions[node].end.line
 
+    def statement_span(self, node: cst.CSTNode) -> Span:
+        """A statement's span with its decorators: libcst starts a decorated def at `def`."""
+        span = self.span(node)
+        decorators = getattr(node, "decorators", None)
+        if decorators:
+            span = Span(self.span(decorators[0]).start, span.end)
+        return span
+
     def whole_lines(self, first: cst.CSTNode, last: cst.CSTNode) -> Span:
-        """The full lines from `first`'s line to `last`'s, with the final line's newline."""
-        return Span(self.line_start(self.first_line(first)), self.line_start(self.last_line(last) + 1))
+        """The full lines from `first`'s line (decorators included) to `last`'s, with the
+        final line's newline."""
+        start_line = self.line_of(self.statement_span(first).start)
+        return Span(self.line_start(start_line), self.line_start(self.last_line(last) + 1))

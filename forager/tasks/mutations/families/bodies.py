@@ -29,7 +29,7 @@ def remove_body(src: ParsedSource, fn: FunctionNode) -> Iterator[Candidate]:
         # Whole lines, so no trailing comment of the old last line is left dangling after
         # the filler; comment lines above the first statement stay.
         lines = src.whole_lines(rest[0], rest[-1])
-        indent = src.text[lines.start : src.span(rest[0]).start]
+        indent = src.text[lines.start : src.statement_span(rest[0]).start]
         ending = src.line_ending(src.last_line(rest[-1]))
         edit = Edit(lines.start, lines.end, indent + filler + ending)
     else:
