@@ -50,16 +50,20 @@ def collect(
     if as_json:
         print(report.model_dump_json())
     else:
-        t = Table(title=f"Traces of environment {env_id} ({report.python}, {report.backend})")
-        t.add_column("")
-        t.add_column("", justify="right")
+        t = Table(
+            title=f"Traces of environment {env_id}",
+            caption=f"Python {report.python}, {report.backend}",
+            show_header=False,
+        )
+        t.add_column("what")
+        t.add_column("value", justify="right")
         rows = [
             ("tests run / traced", f"{report.tests_run} / {report.tests_traced}"),
             ("outcome changes", str(len(report.outcome_changes))),
             ("traces stored", str(report.traces_collected)),
             ("functions", str(report.functions)),
             ("bytes", f"{report.bytes:,}"),
-            ("calls over the caps", str(report.calls_not_traced)),
+            ("functions at their cap", str(report.functions_capped)),
             ("traced suite s", _seconds(report.traced_seconds)),
             ("untraced suite s", _seconds(report.untraced_seconds)),
             ("slowdown", f"{report.slowdown:.2f}x" if report.slowdown else "-"),
