@@ -167,7 +167,7 @@ def test_bad_requests_raise(kwargs: dict[str, Any], message: str) -> None:
 def test_bad_files_raise(tmp_path: Path) -> None:
     (tmp_path / "broken.py").write_text("def f(:\n")
     (tmp_path / "latin.py").write_bytes(b"x = '\xe9'\n")
-    with pytest.raises(MutationError, match=re.escape("broken.py does not parse")):
+    with pytest.raises(MutationError, match=re.escape("broken.py: the source does not parse")):
         enumerate_mutations(tmp_path, "broken.py")
     with pytest.raises(MutationError, match=re.escape("latin.py is not UTF-8")):
         enumerate_mutations(tmp_path, "latin.py")

@@ -104,8 +104,12 @@ def test_distant_edits_make_separate_hunks_without_diffing_the_whole_file() -> N
     lines = [f"x{i} = {i}\n" for i in range(40)]
     after = lines.copy()
     after[2], after[30] = "x2 = -2\n", "x30 = -30\n"
-    patch = git_diff("m.py", "".join(lines), "".join(after))
+    before_text, after_text = "".join(lines), "".join(after)
+    patch = git_diff("m.py", before_text, after_text)
     assert patch.count("\n@@ ") == 2
+    # A caller's hint of shared leading/trailing text gives the same patch, cheaper.
+    shared = (len("".join(lines[:2])) + 4, len("".join(lines[31:])))
+    assert git_diff("m.py", before_text, after_text, same=shared) == patch
     assert "@@ -1,6 +1,6 @@\n" in patch and "@@ -28,7 +28,7 @@\n" in patch
 
 

@@ -67,16 +67,23 @@ def _forward(text: str, pos: int, lines: int) -> int:
     return end
 
 
-def git_diff(path: str, before: str, after: str, context: int = 3) -> str:
+def git_diff(
+    path: str, before: str, after: str, context: int = 3, same: tuple[int, int] | None = None
+) -> str:
     """The patch turning `before` into `after` for the file at `path` (repo-relative, POSIX).
 
     Only the changed region and its context are split into lines and matched, so diffing a
-    large file for each of many small mutations stays cheap.
+    large file for each of many small mutations stays cheap. A caller that knows how many
+    leading and trailing characters the texts share passes them as `same`, which saves
+    searching for them.
     """
     if before == after:
         return ""
-    prefix = _common_prefix(before, after)
-    suffix = _common_suffix(before, after, min(len(before), len(after)) - prefix)
+    if same is None:
+        prefix = _common_prefix(before, after)
+        suffix = _common_suffix(before, after, min(len(before), len(after)) - prefix)
+    else:
+        prefix, suffix = same
     start = _back(before, prefix, context)
     # The unchanged tail is the same text in both, shifted by the length difference.
     shift = len(after) - len(before)

@@ -72,7 +72,10 @@ def enumerate_source_mutations(
     chosen = _check_families(families)
     bom = _BOM if source.startswith(_BOM) else ""
     text = source[len(bom) :]
-    src, functions = parse_functions(text, file)
+    try:
+        src, functions = parse_functions(text)
+    except MutationError as exc:
+        raise MutationError(f"{file}: {exc}") from exc
     targets = select_functions(functions, symbol, lines, file)
     is_valid = _validator(src, file)
     result = Enumeration(file=file)
@@ -191,9 +194,11 @@ def _package(
     src: ParsedSource, fn: FunctionNode, file: str, candidate: Candidate, bom: str, mutated: str
 ) -> Mutation:
     before, after = bom + src.text, bom + mutated
-    bug_patch = git_diff(file, before, after)
     first = min(e.start for e in candidate.edits)
     last = max(max(e.end - 1, e.start) for e in candidate.edits)
+    # Text before the first edit and after the last one is shared by construction.
+    same = (len(bom) + first, len(src.text) - max(e.end for e in candidate.edits))
+    bug_patch = git_diff(file, before, after, same=same)
     digest = hashlib.sha256(f"{file}\0{bug_patch}".encode()).hexdigest()[:16]
     return Mutation(
         id=digest,
@@ -205,5 +210,5 @@ def _package(
         description=candidate.description,
         mutated_source=after,
         bug_patch=bug_patch,
-        fix_patch=git_diff(file, after, before),
+        fix_patch=git_diff(file, after, before, same=same),
     )

@@ -41,7 +41,6 @@ class FunctionNode:
 
     info: FunctionInfo
     node: cst.FunctionDef
-    in_class: bool
     # The outermost def around this one (itself if not nested): the unit the compiler
     # checks as a whole, since `nonlocal` can reach any enclosing function.
     outermost: cst.FunctionDef
@@ -62,7 +61,7 @@ class FunctionNode:
     @property
     def receiver(self) -> str | None:
         """The name of `self`/`cls` for methods that bind one."""
-        if not self.in_class or "staticmethod" in self.info.decorators:
+        if not self.info.is_method or "staticmethod" in self.info.decorators:
             return None
         params = [*self.node.params.posonly_params, *self.node.params.params]
         return params[0].name.value if params else None
@@ -115,7 +114,7 @@ class _Collector(cst.CSTVisitor):
             decorators=tuple(src.text_of(d.decorator) for d in node.decorators),
         )
         outermost = self.defs[0] if self.defs else node
-        self.found.append(FunctionNode(info=info, node=node, in_class=info.is_method, outermost=outermost))
+        self.found.append(FunctionNode(info=info, node=node, outermost=outermost))
         self.stack.append(("def", node.name.value))
         self.defs.append(node)
 
@@ -131,14 +130,14 @@ def collect_functions(src: ParsedSource) -> list[FunctionNode]:
 
 
 @lru_cache(maxsize=4)
-def parse_functions(text: str, file: str = "<source>") -> tuple[ParsedSource, tuple[FunctionNode, ...]]:
+def parse_functions(text: str) -> tuple[ParsedSource, tuple[FunctionNode, ...]]:
     """A module's parse and functions, kept for the last few texts.
 
     Callers walk a file one function at a time (`functions_in`, then one enumeration per
     covered function); parsing with metadata is most of the cost on large files, so it
     happens once per text rather than once per call.
     """
-    src = ParsedSource(text, file)
+    src = ParsedSource(text)
     return src, tuple(collect_functions(src))
 
 

@@ -39,12 +39,12 @@ class Span:
 class ParsedSource:
     """The text of one module (without a byte-order mark) and its libcst tree."""
 
-    def __init__(self, text: str, file: str = "<source>") -> None:
+    def __init__(self, text: str) -> None:
         self.text = text
         try:
             module = cst.parse_module(text)
         except cst.ParserSyntaxError as exc:
-            raise MutationError(f"{file} does not parse ({exc.message} at line {exc.raw_line})") from exc
+            raise MutationError(f"the source does not parse ({exc.message} at line {exc.raw_line})") from exc
         # unsafe_skip_copy: the tree is never changed, and nodes must stay the ones we visit.
         self.wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         self.module = self.wrapper.module
