@@ -47,6 +47,7 @@ def make_app() -> Celery:
         beat_schedule={
             "sweep-orphan-containers": {"task": "forager.maintenance.sweep", "schedule": 300.0},
             "requeue-stale-submissions": {"task": "forager.maintenance.requeue_stale", "schedule": 120.0},
+            "export-new-episodes": {"task": "forager.export.run", "schedule": 3600.0},
         },
     )
     return app

@@ -125,3 +125,17 @@ def requeue_stale() -> list[int]:
     from workers.maintenance import requeue_stale_submissions
 
     return requeue_stale_submissions(get_settings())
+
+
+@app.task(name="forager.export.run", soft_time_limit=6 * 3600, time_limit=6 * 3600 + 300, **RETRY)
+def run_export_job(out_dir: str | None = None) -> dict[str, Any]:
+    """Export what finished since the last export (incremental by the folder's watermark)."""
+    from pathlib import Path
+
+    from model.export import run_export
+
+    settings = get_settings()
+    target = Path(out_dir) if out_dir else settings.data_dir / "exports"
+    manifest = run_export(settings, target)
+    log.info("export.done", export=manifest.export_id, out=str(target))
+    return {"export_id": manifest.export_id, "out_dir": str(target)}
