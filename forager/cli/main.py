@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from forager.cli import api_cmd, env_cmd, episode_cmd, export_cmd, harvest_cmd, images_cmd, tasks_cmd
+from forager.cli import (
+    api_cmd,
+    env_cmd,
+    episode_cmd,
+    export_cmd,
+    harvest_cmd,
+    images_cmd,
+    tasks_cmd,
+    traces_cmd,
+)
 from forager.cli.common import console, run_guarded
 from forager.config import get_settings
 
@@ -20,6 +29,7 @@ app.add_typer(episode_cmd.app, name="episode", help="Run policies in environment
 
 app.command("harvest")(harvest_cmd.harvest)
 app.add_typer(export_cmd.app, name="export", help="Training shards from the store.")
+app.add_typer(traces_cmd.app, name="traces", help="Execution traces in CWM's format.")
 app.add_typer(api_cmd.app, name="api", help="The REST API: serve it, manage its keys.")
 
 db_app = typer.Typer(help="The store.", no_args_is_help=True)

@@ -294,3 +294,29 @@ class ApiKeyRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+
+
+class TraceRow(Base):
+    """A function-level execution trace cut out of a test's run (forager.traces).
+
+    `trace` is the runtime's JSON (format forager.trace/1); CWM's token text is rendered from
+    it on read, so a change of rendering needs no rewrite of stored rows.
+    """
+
+    __tablename__ = "traces"
+    __table_args__ = (Index("ix_traces_environment_id", "environment_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    environment_id: Mapped[int] = mapped_column(ForeignKey("environments.id", ondelete="CASCADE"))
+    test_id: Mapped[str] = mapped_column(Text)
+    function: Mapped[str] = mapped_column(String(512))  # module.qualname
+    file: Mapped[str] = mapped_column(String(1024))  # relative to the repository root
+    first_line: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16))  # complete | truncated | incomplete | error
+    outcome: Mapped[str | None] = mapped_column(String(16))  # return | exception
+    events: Mapped[int]
+    line_events: Mapped[int]
+    bytes: Mapped[int]
+    digest: Mapped[str] = mapped_column(String(64))  # sha256 of function + events
+    trace: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

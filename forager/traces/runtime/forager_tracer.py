@@ -32,6 +32,7 @@ both give the same stream for the same code on the same interpreter.
 from __future__ import annotations
 
 import inspect
+import itertools
 import json
 import linecache
 import opcode
@@ -50,6 +51,8 @@ _CO_SUSPENDABLE = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable 
 _MONITORING: Any = getattr(sys, "monitoring", None)
 _TOOL_NAME = "forager-tracer"
 _MAX_ERRORS = 100
+_SERIALS = itertools.count(1)
+_DISABLED_BY: int | None = None  # the Tracer whose sys.monitoring DISABLEs are in force
 
 __all__ = ["FORMAT", "Trace", "TraceConfig", "Tracer", "trace_call"]
 
@@ -141,8 +144,14 @@ class _Repr:
         self._marker = marker
 
     def __call__(self, obj: object) -> str:
+        kind = type(obj)
         try:
-            text = _prefix_repr(obj, self._limit + 1, set())
+            if kind in _SCALARS:  # most locals: their repr is cheap and has no side effects
+                text = repr(obj)
+            elif kind is str:
+                text = _prefix_repr_text(obj, self._limit + 1)  # type: ignore[arg-type]
+            else:
+                text = self._guarded(obj)
         except Exception:  # a __repr__ that raises, or a value too big to print (huge ints)
             return _unrepresentable(obj)
         if not isinstance(text, str):
@@ -151,6 +160,24 @@ class _Repr:
             return text[: self._limit] + self._marker
         return text
 
+    def _guarded(self, obj: object) -> str:
+        # A __repr__ can leave garbage whose finalizer complains, e.g. an async property read
+        # in it makes a coroutine that is never awaited: the program would not have made it,
+        # so neither may its report (under `-W error` it is an unraisable error that pytest
+        # turns into a test failure). Such reports during our repr() are dropped.
+        hook = sys.unraisablehook
+        sys.unraisablehook = _ignore_unraisable
+        try:
+            return _prefix_repr(obj, self._limit + 1, set())
+        finally:
+            sys.unraisablehook = hook
+
+
+def _ignore_unraisable(unraisable: object) -> None:
+    return None
+
+
+_SCALARS = frozenset({int, float, bool, type(None)})
 
 # For exact builtin containers: opening, closing, and what repr() prints for a self-reference.
 _SHAPES: dict[type, tuple[str, str, str]] = {
@@ -168,7 +195,9 @@ def _prefix_repr(obj: object, need: int, active: set[int]) -> str:
     if kind is str or kind is bytes:
         return _prefix_repr_text(obj, need)  # type: ignore[arg-type]
     shape = _SHAPES.get(kind)
-    if shape is None or not obj:
+    if shape is None:
+        return _neutral_repr(obj) if _is_proxy(kind) else repr(obj)
+    if not obj:
         return repr(obj)
     if id(obj) in active:
         return shape[2]
@@ -201,6 +230,30 @@ def _prefix_repr(obj: object, need: int, active: set[int]) -> str:
         return "".join(parts)
     finally:
         active.discard(id(obj))
+
+
+# Proxies (wrapt's ObjectProxy and LazyObjectProxy, and the like) forward repr() to the object
+# they wrap, and a lazy one creates that object on first use: tracing must not be that use.
+# A type-level __wrapped__ marks them; they are shown as object.__repr__ would.
+_PROXY_TYPES: dict[type, bool] = {}
+
+
+def _is_proxy(kind: type) -> bool:
+    known = _PROXY_TYPES.get(kind)
+    if known is None:
+        try:
+            known = any("__wrapped__" in vars(base) for base in kind.__mro__)
+        except Exception:  # an exotic metaclass
+            known = False
+        if len(_PROXY_TYPES) > 10_000:  # classes made on the fly must not pile up
+            _PROXY_TYPES.clear()
+        _PROXY_TYPES[kind] = known
+    return known
+
+
+def _neutral_repr(obj: object) -> str:
+    kind = type(obj)
+    return f"<{kind.__module__}.{kind.__qualname__} object at {id(obj):#x}>"
 
 
 def _prefix_repr_text(text: str | bytes, need: int) -> str:
@@ -277,7 +330,9 @@ class _CodeFilter:
             return False
         if any(_under(path, excluded) for excluded in self._excluded):
             return False
-        return any(_under(path, root) for root in self._roots)
+        # Code compiled from a string under a made-up name ("__init__", resolved against the
+        # working directory) has no source file to show.
+        return any(_under(path, root) for root in self._roots) and os.path.isfile(path)
 
 
 def _code_of(obj: object) -> CodeType:
@@ -306,9 +361,13 @@ def _module_of(frame: FrameType) -> str:
 
 
 class _Targets:
-    """Matches starting code against the targets: names "module.qualname" or code objects."""
+    """Matches starting code against the targets: names "module.qualname", code objects, or a
+    `select(code, module)` function that names the code to trace (None: not a target)."""
 
-    def __init__(self, targets: Iterable[object]) -> None:
+    def __init__(
+        self, targets: Iterable[object], select: Callable[[CodeType, str], str | None] | None = None
+    ) -> None:
+        self._select = select
         self._names: set[str] = set()
         self._codes: dict[int, CodeType] = {}
         for target in targets:
@@ -328,10 +387,19 @@ class _Targets:
             self._cache[id(code)] = (code, name)
         return name
 
+    def final(self, code: CodeType) -> bool:
+        """Whether match() has decided for good about this code (it may retry on < 3.11)."""
+        known = self._cache.get(id(code))
+        return known is not None and known[0] is code
+
     def _resolve(self, code: CodeType, frame: FrameType) -> tuple[str | None, bool]:
         module = _module_of(frame)
         if self._codes.get(id(code)) is code:
             return f"{module}.{_qualname(code)}", True
+        if self._select is not None:
+            selected = self._select(code, module)
+            if selected is not None:
+                return selected, True
         if not self._names:
             return None, True
         if hasattr(code, "co_qualname"):
@@ -447,13 +515,34 @@ class _Recording:
         self.open = False
 
     def _add(self, event: dict[str, Any]) -> bool:
-        size = len(json.dumps(event)) + (2 if self.trace.events else 0)  # ", " between events
+        size = _json_size(event) + (2 if self.trace.events else 0)  # ", " between events
         if self.trace.bytes + size > self.max_bytes:
             self._truncate("max_bytes")
             return False
         self.trace.events.append(event)
         self.trace.bytes += size
         return True
+
+
+def _refuse(obj: object) -> Any:
+    raise TypeError(f"{type(obj).__name__} is not JSON serializable")
+
+
+# json.dumps(event) with its defaults, without building an encoder per call (a third of the
+# cost of an event otherwise). Events hold only str, int and dicts of str, so no cycle check.
+_C_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
+if _C_ENCODER is not None:
+    _C_ENCODE: Any = _C_ENCODER(
+        None, _refuse, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True
+    )
+
+    def _json_size(event: dict[str, Any]) -> int:
+        return len("".join(_C_ENCODE(event, 0)))
+
+else:  # no C accelerator (not CPython)
+
+    def _json_size(event: dict[str, Any]) -> int:
+        return len(json.dumps(event))
 
 
 def _noop(code: CodeType) -> None:
@@ -473,10 +562,10 @@ class _Engine:
         self._frames: dict[FrameType, list[tuple[_Recording, int]]] = {}
         self._recordings: list[_Recording] = []
         self._running = 0  # tracked frames currently executing (not suspended)
-        self._started: dict[str, int] = {}
         self._code_refs: dict[int, list[Any]] = {}  # id(code) -> [code, tracked frames]
         self._infos: dict[int, tuple[CodeType, dict[str, Any]]] = {}
         self._def_lines: dict[int, tuple[CodeType, int]] = {}
+        self._sources: dict[tuple[str, int], str] = {}
         self.watch: Callable[[CodeType], None] = _noop  # the backend's per-code switches
         self.unwatch: Callable[[CodeType], None] = _noop
 
@@ -488,6 +577,7 @@ class _Engine:
         if slots is None:
             code = frame.f_code
             if not self._filter(code):
+                self._never(code)
                 return False
             slots = self._inherit(frame) if self._running else []
             name = self._targets.match(code, frame)
@@ -496,11 +586,13 @@ class _Engine:
                 if recording is not None:
                     slots.append((recording, 0))
             if not slots:
+                if self._never_again(code, name):
+                    self._never(code)
                 return False
             self._track(frame, slots)
         self._running += 1
         line = self._call_line(frame)
-        source = _line_text(frame.f_code.co_filename, line)
+        source = self._source(frame.f_code.co_filename, line)
         values = None
         for recording, depth in slots:
             if recording.open:
@@ -514,7 +606,7 @@ class _Engine:
         slots = self._frames.get(frame)
         if slots is None or line is None:
             return
-        source = _line_text(frame.f_code.co_filename, line)
+        source = self._source(frame.f_code.co_filename, line)
         values = None
         for recording, depth in slots:
             if recording.open:
@@ -541,6 +633,19 @@ class _Engine:
         for recording, depth in slots:
             if depth == 0:
                 self._finish(recording, "return" if kind == "return" else "exception")
+
+    def _never_again(self, code: CodeType, name: str | None) -> bool:
+        if self._config.step_in or id(code) in self._code_refs:
+            return False  # it may still be recorded as a callee, or has frames recorded
+        if name is None:
+            return self._targets.final(code)
+        return self._tracer.done(name)
+
+    def _never(self, code: CodeType) -> None:
+        # Foreign code, or (without step-in, so no frame is recorded as a callee) code that
+        # starts no trace: not a target, or one whose cap is reached. That never changes for
+        # the Tracer, so its backends may stop asking (see Tracer.never).
+        self._tracer.never[id(code)] = code
 
     def fail(self, exc: BaseException) -> None:
         """An error inside the tracer: the traces in progress stop recording, the program goes on."""
@@ -582,11 +687,11 @@ class _Engine:
         return []
 
     def _start(self, frame: FrameType, name: str) -> _Recording | None:
-        started = self._started.get(name, 0)
-        if started >= self._config.max_traces_per_target:
-            self._tracer.skipped[name] = self._tracer.skipped.get(name, 0) + 1
+        tracer = self._tracer
+        if tracer.done(name):
+            tracer.skipped[name] = tracer.skipped.get(name, 0) + 1
             return None
-        self._started[name] = started + 1
+        tracer.started[name] = tracer.started.get(name, 0) + 1
         trace = Trace(name, frame.f_code.co_filename, self._backend, self._config)
         recording = _Recording(trace, self._config)
         self._recordings.append(recording)
@@ -640,13 +745,21 @@ class _Engine:
         self, kind: str, frame: FrameType, slots: list[tuple[_Recording, int]], value: object
     ) -> None:
         line = frame.f_lineno
-        source = _line_text(frame.f_code.co_filename, line)
+        source = self._source(frame.f_code.co_filename, line)
         text = None
         for recording, depth in slots:
             if recording.open:
                 if text is None:
                     text = self._repr(value)
                 recording.leave(kind, frame, depth, line or 0, source, text)
+
+    def _source(self, filename: str, line: int | None) -> str:
+        # One look-up per event instead of linecache's; sources do not change during a run.
+        key = (filename, line or 0)
+        text = self._sources.get(key)
+        if text is None:
+            text = self._sources[key] = _line_text(filename, line)
+        return text
 
     def _snapshot(self, frame: FrameType) -> dict[str, str]:
         return {str(name): self._repr(value) for name, value in frame.f_locals.items()}
@@ -693,8 +806,9 @@ class _SettraceBackend:
 
     name = "settrace"
 
-    def __init__(self, engine: _Engine) -> None:
+    def __init__(self, engine: _Engine, never: dict[int, CodeType]) -> None:
         self._engine = engine
+        self._never = never
         self._previous: Any = None
         self._installed = False
         self._raised: set[FrameType] = set()  # frames whose latest event is an exception
@@ -713,7 +827,9 @@ class _SettraceBackend:
         self._raised.clear()
 
     def _on_call(self, frame: FrameType, event: str, arg: object) -> Any:
-        if event != "call" or not self._installed:
+        # Called for every frame start in the thread: the common case must cost one look-up.
+        code = frame.f_code
+        if self._never.get(id(code)) is code or event != "call" or not self._installed:
             return None
         try:
             if self._engine.enter(frame):
@@ -772,9 +888,13 @@ class _MonitoringBackend:
 
     name = "monitoring"
 
-    def __init__(self, engine: _Engine, code_filter: _CodeFilter) -> None:
+    def __init__(
+        self, engine: _Engine, code_filter: _CodeFilter, never: dict[int, CodeType], owner: int
+    ) -> None:
         self._engine = engine
         self._filter = code_filter
+        self._never = never
+        self._owner = owner
         self._thread = threading.get_ident()
         self._tool: int | None = None
         self._watched: set[CodeType] = set()
@@ -804,6 +924,12 @@ class _MonitoringBackend:
             raise RuntimeError("no free sys.monitoring tool id for the tracer")
         mon.use_tool_id(tool, _TOOL_NAME)
         self._tool = tool
+        global _DISABLED_BY
+        if _DISABLED_BY not in (None, self._owner):
+            # Locations another Tracer disabled stay disabled across tool ids (CPython keeps
+            # DISABLE until restart_events): this Tracer's filter and targets may differ.
+            mon.restart_events()
+        _DISABLED_BY = self._owner
         try:
             for event, handler in self._handlers.items():
                 mon.register_callback(tool, event, handler)
@@ -851,6 +977,8 @@ class _MonitoringBackend:
             return _MONITORING.DISABLE  # never traced: stop the event at this location
         if threading.get_ident() == self._thread:
             self._run(self._engine.enter, sys._getframe(1))
+            if self._never.get(id(code)) is code:
+                return _MONITORING.DISABLE
         return None
 
     def _on_throw(self, code: CodeType, offset: int, exc: BaseException) -> None:
@@ -911,10 +1039,13 @@ class Tracer:
     """Traces every call of the target functions made while installed (one trace per call).
 
     `targets` are "module.qualname" strings (e.g. "pkg.mod.Class.method") or functions;
-    `roots` are the folders whose code is traced. Traces are delivered as their calls end (a
-    nested call of a target first) to `on_trace` when given, else to `traces`; uninstalling ends
-    the traces still open as "incomplete". Use as a context manager or install()/uninstall().
-    Installing replaces any sys.settrace function until uninstall (3.11 and earlier).
+    `select(code, module)`, when given, also makes a target of any code under the roots it
+    names (it is asked once per code object); `roots` are the folders whose code is traced.
+    Traces are delivered as their calls end (a nested call of a target first) to `on_trace`
+    when given, else to `traces`; uninstalling ends the traces still open as "incomplete". Use
+    as a context manager or install()/uninstall(); one Tracer may be installed many times (say,
+    once per test), and its per-target cap counts calls over all of them. Installing replaces
+    any sys.settrace function until uninstall (3.11 and earlier).
     """
 
     def __init__(
@@ -923,16 +1054,25 @@ class Tracer:
         roots: Sequence[str],
         config: TraceConfig | None = None,
         on_trace: Callable[[Trace], None] | None = None,
+        select: Callable[[CodeType, str], str | None] | None = None,
     ) -> None:
         if isinstance(roots, str) or not roots:
             raise ValueError("roots must be a non-empty list of folders")
         self.config = config or TraceConfig()
         self.on_trace = on_trace
         self.traces: list[Trace] = []
-        self.skipped: dict[str, int] = {}  # target -> calls not traced (max_traces_per_target)
+        self.started: dict[str, int] = {}  # target -> traces started (across installs)
+        self.retired: set[str] = set()  # targets that start no more traces (see retire)
+        # target -> calls refused a trace (cap reached, or retired). Without step-in the backends
+        # stop reporting a done target's calls, so this counts at least one per such target.
+        self.skipped: dict[str, int] = {}
         self.errors: list[str] = []  # tracer failures (the traces concerned have status "error")
+        # Codes that never start or join a trace (by id, holding the code): the backends skip
+        # them at once. Kept across installs, as what decides it never changes for a Tracer.
+        self.never: dict[int, CodeType] = {}
+        self._serial = next(_SERIALS)
         self._filter = _CodeFilter(roots)
-        self._targets = _Targets(targets)
+        self._targets = _Targets(targets, select)
         self._engine: _Engine | None = None
         self._backend: _SettraceBackend | _MonitoringBackend | None = None
 
@@ -943,9 +1083,9 @@ class Tracer:
         engine = _Engine(self, name)
         backend: _SettraceBackend | _MonitoringBackend
         if name == "monitoring":
-            backend = _MonitoringBackend(engine, self._filter)
+            backend = _MonitoringBackend(engine, self._filter, self.never, self._serial)
         else:
-            backend = _SettraceBackend(engine)
+            backend = _SettraceBackend(engine, self.never)
         backend.install()
         self._engine, self._backend = engine, backend
 
@@ -964,6 +1104,14 @@ class Tracer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.uninstall()
+
+    def done(self, target: str) -> bool:
+        """Whether `target` starts no more traces (its cap is reached, or it was retired)."""
+        return target in self.retired or self.started.get(target, 0) >= self.config.max_traces_per_target
+
+    def retire(self, target: str) -> None:
+        """Start no more traces of `target` (its caller has all it wants); traces open go on."""
+        self.retired.add(target)
 
     def traceable(self, fn: object) -> bool:
         """Whether the function's code lies under the roots (and so can be traced)."""
