@@ -54,7 +54,8 @@ def bench_project(spec: str, settings: Settings, repeat: int) -> dict[str, Any]:
         return row
     # The first container of an image reads its files from disk, later ones from the page
     # cache: a warm-up run keeps that out of the untraced/traced comparison.
-    row["warmup_s"] = time_untraced(env.id, settings)
+    warmup = time_untraced(env.id, settings)
+    row["warmup_s"] = round(warmup, 2) if warmup is not None else None
     reports: list[TraceReport] = []
     for _ in range(repeat):
         try:

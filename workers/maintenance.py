@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import docker
@@ -43,17 +43,18 @@ def sweep_orphans(settings: Settings) -> dict[str, Any]:
     return {"removed": removed}
 
 
-def requeue_stale_submissions(settings: Settings) -> list[int]:
+def requeue_stale_submissions(
+    settings: Settings, stale_after: timedelta = STALE_AFTER, created_after: datetime | None = None
+) -> list[int]:
     """Queued submissions that no worker touched for a while (a lost message, a broker restart)."""
-    cutoff = utcnow() - STALE_AFTER
+    cutoff = utcnow() - stale_after
+    query = select(SubmissionRow.id).where(
+        SubmissionRow.status == "queued", SubmissionRow.updated_at <= cutoff
+    )
+    if created_after is not None:
+        query = query.where(SubmissionRow.created_at >= created_after)
     with session_scope(settings.db_url) as s:
-        ids = list(
-            s.scalars(
-                select(SubmissionRow.id).where(
-                    SubmissionRow.status == "queued", SubmissionRow.updated_at < cutoff
-                )
-            )
-        )
+        ids = list(s.scalars(query))
     for sid in ids:
         enqueue_submission(sid)
     return ids

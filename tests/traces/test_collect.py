@@ -8,6 +8,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -24,6 +25,7 @@ from forager.traces.collect import DEFAULT_CONFIG, CollectOptions, TraceReport, 
 from forager.traces.render import START_MARKER, TRACE_CONTEXT_START
 from forager.traces.store import render_row
 from forager.validate.container_run import run_in_container
+from tests.repos import CALC, write
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -199,3 +201,44 @@ def test_cli_collect_selected_tests(
 def test_unknown_environment(settings: Settings) -> None:
     with pytest.raises(NotFoundError):
         collect_traces(987654321, settings)
+
+
+UNITTEST_TESTS = """
+import unittest
+
+from calcu import add, mul
+
+
+class CalcTest(unittest.TestCase):
+    def test_add(self):
+        self.assertEqual(add(2, 3), 5)
+
+    def test_mul(self):
+        self.assertEqual(mul(2, 3), 6)
+
+    def test_zero(self):
+        self.assertEqual(mul(0, 3), 0)
+"""
+
+
+def test_unittest_environment(settings: Settings, tmp_path: Path) -> None:
+    repo = write(
+        tmp_path / "unittest_only",
+        {
+            "setup.py": 'from setuptools import setup\nsetup(name="calcu", version="0.1", py_modules=["calcu"])\n',
+            "calcu.py": CALC,
+            "tests/__init__.py": "",
+            "tests/test_calcu.py": UNITTEST_TESTS,
+        },
+    )
+    env = build_from_source(str(repo), settings)
+    assert env.status == "verified" and env.test_command[1].endswith("forager_unittest.py"), env.reason
+    report = collect_traces(env.id, settings)
+    assert report.tests_run == 3 and report.outcome_changes == [] and report.repo_changes == []
+    rows = _rows(settings, env.id)
+    assert {(r.test_id, r.function) for r in rows} == {
+        ("tests.test_calcu.CalcTest.test_add", "calcu.add"),
+        ("tests.test_calcu.CalcTest.test_mul", "calcu.mul"),
+        ("tests.test_calcu.CalcTest.test_zero", "calcu.mul"),
+    }
+    assert all(r.file == "calcu.py" and render_row(r).startswith(TRACE_CONTEXT_START) for r in rows)

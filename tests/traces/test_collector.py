@@ -342,11 +342,20 @@ def test_qualified_names_read_from_the_source(tmp_path: Path, monkeypatch: pytes
     assert {c.co_qualname: names(c) for c in functions} == {c.co_qualname: c.co_qualname for c in functions}
 
 
-def test_qualified_names_on_older_interpreters(repo: Path) -> None:
-    """Every Python before 3.11 found here (as in test_backends) names methods with their class."""
-    found = sorted(Path.home().glob(".pyenv/versions/3.*/bin/python3"))
-    older = [p for p in found if p.parent.parent.name.split(".")[1] in ("9", "10")]
-    for exe in older:
+def test_every_python_found_here(repo: Path) -> None:
+    """The collector under every Python 3.9+ found here (as in test_backends), by the unittest
+    runner (no pytest needed): before 3.11 methods still carry their class (read from the
+    source), from 3.12 the sys.monitoring backend records."""
+    found = [Path(sys.executable), *sorted(Path.home().glob(".pyenv/versions/3.*/bin/python3"))]
+    versions: set[tuple[int, int]] = set()
+    for exe in found:
+        done = subprocess.run(
+            [str(exe), "-c", "import sys; print(*sys.version_info[:2])"], capture_output=True, text=True
+        )
+        major, minor = (int(n) for n in done.stdout.split())
+        if (major, minor) < (3, 9) or (major, minor) in versions:
+            continue
+        versions.add((major, minor))
         runner = [
             str(exe),
             str(RUNTIME / "forager_trace_unittest.py"),
@@ -355,13 +364,20 @@ def test_qualified_names_on_older_interpreters(repo: Path) -> None:
             "tests/test_unit.py",
         ]
         result = _run(repo, runner)
-        assert result["stats"]["python"].startswith(exe.parent.parent.name.rsplit(".", 1)[0])
+        assert result["stats"]["python"].startswith(f"{major}.{minor}.")
+        assert result["stats"]["backend"] == ("monitoring" if minor >= 12 else "settrace")
+        assert result["outcomes"] == {
+            "tests.test_unit.T.test_box": "passed",
+            "tests.test_unit.T.test_total": "passed",
+        }
         assert {r["trace"]["target"] for r in result["traces"]} == {
             "pkg.mod.Box.__init__",
             "pkg.mod.Box.cached",
             "pkg.mod.total",
             "pkg.mod.helper",
-        }
+        }, (major, minor)
+        for record in result["traces"]:
+            assert render_trace(parse_trace(record["trace"])).startswith("<|trace_context_start|>")
 
 
 def test_the_host_applies_the_caps_over_all_processes(repo: Path) -> None:

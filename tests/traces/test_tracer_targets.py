@@ -181,3 +181,26 @@ def test_proxies_are_not_asked_for_their_repr() -> None:
     shown = trace.events[0]["locals"]["proxy"]
     assert shown == f"<{__name__}._LazyProxy object at {id(proxy):#x}>"
     assert trace.events[-2]["locals"]["items"] == f"[{shown}]"
+
+
+def _recurse(n: int) -> int:
+    return 0 if n == 0 else 1 + _recurse(n - 1)
+
+
+def test_deep_recursion_below_a_traced_call_costs_linear_work() -> None:
+    # glom's tests recurse to the recursion limit on purpose: with the outermost call traced,
+    # looking for a traced ancestor must not walk the whole stack at every level.
+    tracer = Tracer([_recurse], ROOTS, TraceConfig(max_traces_per_target=1))
+    checks = 0
+    code_filter = tracer._filter
+
+    def counting(code: CodeType) -> bool:
+        nonlocal checks
+        checks += 1
+        return code_filter(code)
+
+    tracer._filter = counting  # type: ignore[assignment]
+    with tracer:
+        assert _recurse(300) == 300
+    assert len(tracer.traces) == 1 and tracer.traces[0].status == "complete"
+    assert checks < 3 * 300

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import docker
@@ -15,7 +16,7 @@ from forager.agent.policies import ReplayPolicyConfig
 from forager.config import Settings
 from forager.pipeline.options import HarvestOptions
 from forager.store.db import session_scope
-from forager.store.models import EpisodeRow, SubmissionRow
+from forager.store.models import EpisodeRow, SubmissionRow, utcnow
 from forager.store.submissions import SubmissionStore
 from tests.conftest import CALC_PYPROJECT
 from tests.repos import calc_package, write
@@ -124,6 +125,7 @@ def test_redis_restart_loses_no_submission(
 ) -> None:
     options = HarvestOptions(max_tasks=0, explore_episodes=0)
     subs = SubmissionStore(settings.db_url)
+    started = utcnow()
     queued = subs.create(_calc_repo(tmp_path / "a"), None, options.model_dump(mode="json"))
     _enqueue(settings, redis_server.url, queued)
     assert redis.Redis.from_url(redis_server.url).llen("build") == 1
@@ -137,12 +139,11 @@ def test_redis_restart_loses_no_submission(
     redis_server.start()
     assert redis.Redis.from_url(redis_server.url).llen("build") == 1  # the append-only file kept it
     from workers import maintenance
-
-    maintenance.STALE_AFTER = maintenance.timedelta(0)
     from workers.app import app
 
     app.conf.broker_url = redis_server.url
-    requeued = maintenance.requeue_stale_submissions(settings)
+    # Only this test's rows: other tests of the session leave queued submissions behind.
+    requeued = maintenance.requeue_stale_submissions(settings, timedelta(0), created_after=started)
     assert refused in requeued
     worker = Worker(settings, redis_server.url, "after-restart")
     worker_factory.append(worker)

@@ -671,9 +671,12 @@ class _Engine:
 
     def _inherit(self, frame: FrameType) -> list[tuple[_Recording, int]]:
         """The traces a new frame belongs to as a callee, from its nearest tracked ancestor."""
+        # No trace records deeper than max_depth (0 without step-in): the walk stops there, so
+        # a deep recursion below a traced call costs O(max_depth) per call, not O(stack).
+        limit = self._config.max_depth if self._config.step_in else 0
         count = 1
         parent = frame.f_back
-        while parent is not None:
+        while parent is not None and count <= limit:
             slots = self._frames.get(parent)
             if slots is not None:
                 return [
