@@ -20,7 +20,7 @@ from forager.store.models import EpisodeRow, SubmissionRow, utcnow
 from forager.store.submissions import SubmissionStore
 from tests.conftest import CALC_PYPROJECT
 from tests.repos import calc_package, write
-from tests.workers.conftest import RedisServer, Worker
+from tests.workers.conftest import FAST_REDELIVERY_S, RedisServer, Worker
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -88,7 +88,7 @@ def test_worker_killed_mid_episode_is_redelivered_once(
     sid = SubmissionStore(settings.db_url).create(
         _calc_repo(tmp_path / "calc"), None, options.model_dump(mode="json")
     )
-    first = Worker(settings, redis_server.url, "doomed")
+    first = Worker(settings, redis_server.url, "doomed", visibility_s=FAST_REDELIVERY_S)
     worker_factory.append(first)
     first.start()
     _enqueue(settings, redis_server.url, sid)
@@ -106,7 +106,7 @@ def test_worker_killed_mid_episode_is_redelivered_once(
     first.kill()
     with session_scope(settings.db_url) as s:
         assert s.get_one(EpisodeRow, episode_id).status == "running"  # never looks complete
-    second = Worker(settings, redis_server.url, "heir")
+    second = Worker(settings, redis_server.url, "heir", visibility_s=FAST_REDELIVERY_S)
     worker_factory.append(second)
     second.start()
     row = _wait(settings, sid, second, timeout=600)
