@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -71,9 +72,16 @@ class RedisServer:
             self.proc = None
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path, 6391)
+    # A free port per test: a server left over by an interrupted run must never be reused.
+    server = RedisServer(tmp_path, _free_port())
     server.start()
     yield server
     server.stop()

@@ -26,10 +26,12 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
 def _enqueue(settings: Settings, redis_url: str, submission_id: int) -> None:
-    """Queue as the API does, on the test's broker."""
+    """Queue as the API does, on the test's broker (fresh connections every time, so a broker
+    that went away is noticed and an earlier test's pool is never reused)."""
     from workers.app import app
 
     app.conf.broker_url = redis_url
+    app._after_fork()  # drop producer pools made before
     from workers.dispatch import enqueue_submission
 
     enqueue_submission(submission_id)
@@ -142,6 +144,7 @@ def test_redis_restart_loses_no_submission(
     from workers.app import app
 
     app.conf.broker_url = redis_server.url
+    app._after_fork()
     # Only this test's rows: other tests of the session leave queued submissions behind.
     requeued = maintenance.requeue_stale_submissions(settings, timedelta(0), created_after=started)
     assert refused in requeued
