@@ -182,7 +182,7 @@ def time_untraced(env_id: int, settings: Settings, tests: Sequence[str] | None =
 
 def suite_command(env: EnvironmentRow, tests: Sequence[str] | None, traced: bool) -> list[str]:
     """The validation's test command, with the trace collector hooked in when `traced`, run by
-    the timing wrapper (which also records `git status` afterwards)."""
+    the timing wrapper (which also records the repository files the run changed)."""
     framework, paths, args = suite_of(env)
     command = test_command(framework, paths, args, tests or ())
     if traced:

@@ -398,3 +398,16 @@ def test_the_host_applies_the_caps_over_all_processes(repo: Path) -> None:
     # spin's trace is the same in both runs (test_box's differ: Box's repr has an address).
     assert dropped["duplicate"] == 1 and len(rows) + sum(dropped.values()) == stats["kept"]
     assert report.bytes == sum(r["bytes"] for r in rows) and report.functions == len(per_function)
+
+
+def test_step_in_records_callees_down_to_the_depth_limit(repo: Path) -> None:
+    result = _run(
+        repo, [*TRACED, "tests/test_mod.py::test_total[2]"], trace={"step_in": True, "max_depth": 1}
+    )
+    traces = {r["trace"]["target"]: r["trace"] for r in result["traces"]}
+    assert set(traces) == {"pkg.mod.total", "pkg.mod.helper"}  # helper still has traces of its own
+    calls = [(e["depth"], e["locals"]) for e in traces["pkg.mod.total"]["events"] if e["kind"] == "call"]
+    assert calls == [(0, {"xs": "[0, 1]"}), (1, {"x": "0"}), (1, {"x": "1"})]
+    assert [f["name"] for f in traces["pkg.mod.total"]["functions"]] == ["total", "helper"]
+    context = render_trace(parse_trace(traces["pkg.mod.total"]))
+    assert context.index("def helper(x):") < context.index("def total(xs):  # << START_OF_TRACE")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import time
 
 import pytest
 
@@ -106,3 +107,42 @@ def test_int_too_big_to_print_is_unrepresentable():
 
 def test_marker_is_configurable():
     assert _Repr(3, " [cut]")("abcdef") == "'ab [cut]"
+
+
+class _Scope(collections.ChainMap):  # type: ignore[type-arg]
+    pass
+
+
+def _chain(depth: int) -> collections.ChainMap[str, object]:
+    scope: collections.ChainMap[str, object] = collections.ChainMap({"root": [1, 2]})
+    for level in range(depth):
+        scope = scope.new_child({"level": level, "parent": scope})
+    return scope
+
+
+@pytest.mark.parametrize("limit", [5, 40, 200, 10_000])
+def test_chain_maps_are_cut_like_builtins(limit: int) -> None:
+    looped: collections.ChainMap[str, object] = collections.ChainMap({"a": 1})
+    looped.maps.append({"me": looped})
+    for value in (_chain(3), _Scope({"x": 1}, {}), looped, collections.ChainMap()):
+        assert _Repr(limit, "...")(value) == cut(value, limit)
+
+
+def test_a_chain_too_long_to_print_is_cut_quickly() -> None:
+    # glom's scopes in a deep recursion: the full repr would take minutes.
+    value = _Repr(200, "...")(_chain(2000))
+    assert value.startswith("ChainMap({'level': 1999, 'parent': ChainMap(") and value.endswith("...")
+
+
+class _Slow:
+    def __repr__(self) -> str:
+        time.sleep(0.06)
+        return "_Slow()"
+
+
+def test_a_type_with_a_slow_repr_is_shown_neutrally_afterwards() -> None:
+    shown = _Repr(200, "...")
+    first, second = _Slow(), _Slow()
+    assert shown(first) == "_Slow()"
+    assert shown(second) == f"<{__name__}._Slow object at {id(second):#x}>"
+    assert shown([second]) == f"[<{__name__}._Slow object at {id(second):#x}>]"

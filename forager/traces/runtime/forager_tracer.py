@@ -31,6 +31,7 @@ both give the same stream for the same code on the same interpreter.
 
 from __future__ import annotations
 
+import collections
 import inspect
 import itertools
 import json
@@ -40,6 +41,7 @@ import os
 import sys
 import sysconfig
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from types import CodeType, FrameType
@@ -196,7 +198,7 @@ def _prefix_repr(obj: object, need: int, active: set[int]) -> str:
         return _prefix_repr_text(obj, need)  # type: ignore[arg-type]
     shape = _SHAPES.get(kind)
     if shape is None:
-        return _neutral_repr(obj) if _is_proxy(kind) else repr(obj)
+        return _other_repr(obj, kind, need, active)
     if not obj:
         return repr(obj)
     if id(obj) in active:
@@ -227,6 +229,50 @@ def _prefix_repr(obj: object, need: int, active: set[int]) -> str:
         if kind is tuple and len(obj) == 1:  # type: ignore[arg-type]
             parts.append(",")
         parts.append(shape[1])
+        return "".join(parts)
+    finally:
+        active.discard(id(obj))
+
+
+def _other_repr(obj: object, kind: type, need: int, active: set[int]) -> str:
+    """repr() of anything but the builtin containers and strings."""
+    if kind.__repr__ is _CHAINMAP_REPR:
+        return _prefix_chainmap(obj, need, active)  # type: ignore[arg-type]
+    if kind in _SLOW_TYPES or _is_proxy(kind):
+        return _neutral_repr(obj)
+    start = time.perf_counter()
+    text = repr(obj)
+    # A repr this slow would cost as much at every event that shows such a value: later
+    # values of the type are shown neutrally.
+    if time.perf_counter() - start > _SLOW_REPR_S and len(_SLOW_TYPES) < 10_000:
+        _SLOW_TYPES.add(kind)
+    return text
+
+
+# ChainMap's repr lists all of its maps in full: a scope chain thousands of maps long (glom
+# builds one in a deep recursion) takes minutes to print, so it is cut like the builtins.
+_CHAINMAP_REPR = collections.ChainMap.__repr__
+_SLOW_REPR_S = 0.05
+_SLOW_TYPES: set[type] = set()
+
+
+def _prefix_chainmap(obj: collections.ChainMap[Any, Any], need: int, active: set[int]) -> str:
+    if id(obj) in active:
+        return "..."  # what reprlib.recursive_repr, which ChainMap uses, prints
+    active.add(id(obj))
+    try:
+        parts = [f"{type(obj).__name__}("]
+        size = len(parts[0])
+        for index, item in enumerate(obj.maps):
+            if index:
+                parts.append(", ")
+                size += 2
+            text = _prefix_repr(item, max(1, need - size), active)
+            parts.append(text)
+            size += len(text)
+            if size >= need:
+                return "".join(parts)
+        parts.append(")")
         return "".join(parts)
     finally:
         active.discard(id(obj))
