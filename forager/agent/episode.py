@@ -17,7 +17,7 @@ from forager.agent.loop import EpisodeResult, run_loop
 from forager.agent.models import Limits, TestResult, Totals, Trajectory
 from forager.agent.policies import ExplorerPolicyConfig, OpenAIPolicyConfig, ReplayPolicyConfig, make_policy
 from forager.agent.prompts import system_prompt, task_prompt
-from forager.agent.tools import SuiteSpec, ToolBox
+from forager.agent.tools import ToolBox, suite_of
 from forager.config import Settings
 from forager.dockerhost import LABEL_INSTANCE, get_docker
 from forager.errors import ForagerError
@@ -99,11 +99,7 @@ def run_episode(
     if store.is_finished(episode_id):  # a redelivered job whose episode is complete
         return store.trajectory(episode_id)
     remove_episode_containers(episode_id)  # a redelivered job: its killed predecessor's sandbox
-    tests = SuiteSpec(
-        framework=env.test_framework or "pytest",
-        paths=list(env.profile.get("test_paths", [])),
-        args=list(env.profile.get("pytest_args", [])),
-    )
+    tests = suite_of(env.test_framework, env.profile)
     result = EpisodeResult(episode_id, "env_error", "", None, Totals())
     reward: float | None = None
     results: list[TestResult] = []

@@ -57,6 +57,15 @@ class SuiteSpec:
     args: list[str] = field(default_factory=list)
 
 
+def suite_of(framework: str | None, profile: dict[str, object]) -> SuiteSpec:
+    """How an environment's tests run, from its stored framework and profile."""
+    return SuiteSpec(
+        framework=framework or "pytest",
+        paths=list(profile.get("test_paths", [])),  # type: ignore[call-overload]
+        args=list(profile.get("pytest_args", [])),  # type: ignore[call-overload]
+    )
+
+
 def split_patch(diff: str) -> list[str]:
     chunks: list[str] = []
     for part in diff.split("\ndiff --git ")[0:]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from forager.agent.tools import SuiteSpec
+from forager.agent.tools import suite_of
 from forager.config import Settings
 from forager.errors import ForagerError
 from forager.protocols import NullReporter, Reporter
@@ -128,11 +128,7 @@ def generate_tasks(
         report.seconds = round(time.monotonic() - t0, 2)
         return report
 
-    tests = SuiteSpec(
-        framework=env.test_framework or "pytest",
-        paths=list(env.profile.get("test_paths", [])),
-        args=list(env.profile.get("pytest_args", [])),
-    )
+    tests = suite_of(env.test_framework, env.profile)
     cands: list[Candidate] = []
     by_id: dict[str, Mutation] = {}
     longest = 0.0

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from forager.agent.tools import SuiteSpec
+from forager.agent.tools import suite_of
 from forager.config import Settings
 from forager.protocols import NullReporter, Reporter
 from forager.store.environments import EnvironmentStore
@@ -140,11 +140,7 @@ def generate_history_tasks(
     report.candidates = len(cands)
     by_sha = {c.key: c for c in cands}
     if cands:
-        env_tests = SuiteSpec(
-            framework=framework,
-            paths=list(env.profile.get("test_paths", [])),
-            args=list(env.profile.get("pytest_args", [])),
-        )
+        env_tests = suite_of(env.test_framework, env.profile)
         store = TaskStore(settings.db_url)
         reporter.stage("history", f"{len(cands)} commits fix source with tests")
         proofs = prove(

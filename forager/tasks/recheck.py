@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from forager.agent.tools import SuiteSpec
+from forager.agent.tools import suite_of
 from forager.config import Settings
 from forager.store.environments import EnvironmentStore
 from forager.store.models import TaskRow
@@ -29,11 +29,7 @@ def recheck_tasks(tasks: list[TaskRow], settings: Settings) -> list[Recheck]:
     env = EnvironmentStore(settings.db_url).get(env_ids.pop())
     if not env.image_tag:
         return [Recheck(t.id, False, "the environment has no image") for t in tasks]
-    tests = SuiteSpec(
-        framework=env.test_framework or "pytest",
-        paths=list(env.profile.get("test_paths", [])),
-        args=list(env.profile.get("pytest_args", [])),
-    )
+    tests = suite_of(env.test_framework, env.profile)
     cands: list[Candidate] = []
     for t in tasks:
         wanted = list(t.fail_to_pass) + list(t.pass_to_pass)
