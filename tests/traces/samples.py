@@ -241,3 +241,19 @@ def delegates():
 
 def uses_delegate():
     return list(delegates())
+
+
+class Statement:
+    """Like sqlparse's Statement: repr() prints the tokens by iterating them."""
+
+    def __init__(self, tokens):
+        self.tokens = tokens
+
+    def __repr__(self):
+        return "Statement(" + "".join(self.tokens) + ")"
+
+
+def lazy_statement(words):
+    stmt = Statement(words)
+    stmt.tokens = (w.upper() for w in stmt.tokens)
+    return stmt

@@ -411,3 +411,71 @@ def test_step_in_records_callees_down_to_the_depth_limit(repo: Path) -> None:
     assert [f["name"] for f in traces["pkg.mod.total"]["functions"]] == ["total", "helper"]
     context = render_trace(parse_trace(traces["pkg.mod.total"]))
     assert context.index("def helper(x):") < context.index("def total(xs):  # << START_OF_TRACE")
+
+
+HYPOTHESIS_CONFTEST = """
+from datetime import timedelta
+
+from hypothesis import settings
+
+settings.register_profile("project", max_examples=7, deadline=timedelta(milliseconds=50))
+settings.load_profile("project")
+"""
+
+HYPOTHESIS_TESTS = """
+from hypothesis import given, settings, strategies as st
+
+from pkg.mod import helper
+
+
+@given(st.integers())
+def test_profile(x):
+    assert helper(x) == 2 * x
+    current = settings.default
+    print("PROFILE", current.max_examples, current.deadline)
+    assert current.max_examples == 7
+"""
+
+
+def test_hypothesis_keeps_the_projects_profile_without_its_deadline(repo: Path) -> None:
+    # Tracing slows examples past a deadline they meet untraced (dateutil's property tests).
+    write(repo, {"tests/conftest.py": HYPOTHESIS_CONFTEST, "tests/test_prop.py": HYPOTHESIS_TESTS})
+    plain = _run(repo, [*PYTEST, "-s", "tests/test_prop.py"])
+    traced = _run(repo, [*TRACED, "-s", "tests/test_prop.py"])
+    assert plain["outcomes"] == traced["outcomes"] == {"tests/test_prop.py::test_profile": "passed"}
+    assert "PROFILE 7 0:00:00.050000" in plain["stdout"]
+    assert "PROFILE 7 None" in traced["stdout"]
+    assert "PROFILE 7 0:00:00.050000" not in traced["stdout"]
+    assert not traced["stats"]["errors"]
+
+
+HYPOTHESIS_UNIT = """
+import unittest
+from datetime import timedelta
+
+from hypothesis import given, settings, strategies as st
+
+from pkg.mod import helper
+
+
+class P(unittest.TestCase):
+    @settings(max_examples=5, deadline=timedelta(milliseconds=50))
+    @given(st.integers())
+    def test_own_settings(self, x):
+        self.assertEqual(helper(x), 2 * x)
+        print("OWN", settings.default.max_examples, settings.default.deadline)
+"""
+
+
+def test_hypothesis_deadline_under_the_unittest_runner(repo: Path) -> None:
+    write(repo, {"tests/test_unit_prop.py": HYPOTHESIS_UNIT})
+    runner = [
+        sys.executable,
+        str(RUNTIME / "forager_trace_unittest.py"),
+        "--roots",
+        "tests",
+        "tests/test_unit_prop.py",
+    ]
+    result = _run(repo, runner)
+    assert result["outcomes"] == {"tests.test_unit_prop.P.test_own_settings": "passed"}
+    assert "OWN 5 None" in result["stdout"] and "0:00:00.050000" not in result["stdout"]

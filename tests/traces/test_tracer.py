@@ -272,6 +272,25 @@ def test_value_whose_repr_raises():
     ]
 
 
+def test_object_holding_a_generator_is_shown_without_consuming_it():
+    # repr(stmt) would drain stmt.tokens: the program must still read every token afterwards.
+    result, trace = trace_call(samples.lazy_statement, ["a", "b"], roots=ROOTS)
+    b = first_line(samples.lazy_statement)
+    assert list(result.tokens) == ["A", "B"]
+    plain = "<tests.traces.samples.Statement object at " + hex(id(result)) + ">"
+    assert trace.events[:3] == [
+        call(b, "def lazy_statement(words):", {"words": "['a', 'b']"}),
+        line(b + 1, "    stmt = Statement(words)", {"words": ".."}),
+        line(
+            b + 2,
+            "    stmt.tokens = (w.upper() for w in stmt.tokens)",
+            {"words": "..", "stmt": "Statement(ab)"},
+        ),
+    ]
+    assert trace.events[3]["locals"]["stmt"] == plain
+    assert trace.events[4]["value"] == plain
+
+
 def test_huge_values_are_cut_with_a_marker():
     result, trace = trace_call(samples.huge_values, 1000, roots=ROOTS, config=TraceConfig(max_repr=20))
     b = first_line(samples.huge_values)

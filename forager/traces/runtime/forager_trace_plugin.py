@@ -17,6 +17,11 @@ def pytest_configure(config: Any) -> None:
     collector.configure()
 
 
+def pytest_collection_modifyitems(items: list[Any]) -> None:
+    for item in items:
+        collector.relax_deadline(getattr(item, "obj", None))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: Any, nextitem: Any) -> Generator[None, Any, None]:
     collector.begin(item.nodeid)

@@ -238,7 +238,7 @@ def _other_repr(obj: object, kind: type, need: int, active: set[int]) -> str:
     """repr() of anything but the builtin containers and strings."""
     if kind.__repr__ is _CHAINMAP_REPR:
         return _prefix_chainmap(obj, need, active)  # type: ignore[arg-type]
-    if kind in _SLOW_TYPES or _is_proxy(kind):
+    if kind in _SLOW_TYPES or _is_proxy(kind) or _holds_one_shot_iterator(obj, kind):
         return _neutral_repr(obj)
     start = time.perf_counter()
     text = repr(obj)
@@ -295,6 +295,40 @@ def _is_proxy(kind: type) -> bool:
             _PROXY_TYPES.clear()
         _PROXY_TYPES[kind] = known
     return known
+
+
+# An object keeping a one-shot iterator (a generator, map(), an iterator) in an attribute may
+# print it by iterating it (sqlparse's Statement once its tokens are a generator): that repr()
+# would consume what the program reads next. Such objects are shown as object.__repr__ would,
+# unless their type keeps object's own repr.
+_ATTRS_CHECKED = 64
+
+
+def _holds_one_shot_iterator(obj: object, kind: type) -> bool:
+    if kind.__repr__ is object.__repr__:
+        return False
+    try:
+        attrs = object.__getattribute__(obj, "__dict__")
+    except Exception:  # no instance dict (slots, builtins)
+        return False
+    if type(attrs) is not dict:
+        return False
+    for index, value in enumerate(attrs.values()):
+        if index >= _ATTRS_CHECKED:
+            break
+        if _is_one_shot_iterator(value):
+            return True
+    return False
+
+
+def _is_one_shot_iterator(value: object) -> bool:
+    kind = type(value)
+    if kind in _SCALARS or kind is str or kind in _SHAPES:
+        return False
+    try:
+        return hasattr(kind, "__next__")  # iter() itself could run the program's code
+    except Exception:  # an exotic metaclass
+        return False
 
 
 def _neutral_repr(obj: object) -> str:
