@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -58,7 +59,7 @@ class SnapshotRow(Base):
     """A source at a pinned commit."""
 
     __tablename__ = "snapshots"
-    __table_args__ = (UniqueConstraint("source_id", "commit_sha"),)
+    __table_args__ = (UniqueConstraint("source_id", "commit_sha"), Index("ix_snapshots_name", "name"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
@@ -165,6 +166,7 @@ class TaskRow(Base):
     __table_args__ = (
         UniqueConstraint("environment_id", "fingerprint"),
         Index("ix_tasks_env_family", "environment_id", "family"),
+        Index("ix_tasks_family_id", "family", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -190,7 +192,15 @@ class EpisodeRow(Base):
     """One agent run; `status` stays `running` until the last step and the result are written."""
 
     __tablename__ = "episodes"
-    __table_args__ = (Index("ix_episodes_env_status", "environment_id", "status"),)
+    __table_args__ = (
+        Index("ix_episodes_env_status", "environment_id", "status"),
+        # Filtered, newest-first pages and the dashboard's aggregates (migration 0007).
+        Index("ix_episodes_task_id", "task_id", "id"),
+        Index("ix_episodes_exit_status_id", "exit_status", "id"),
+        Index("ix_episodes_status_exit", "status", "exit_status"),
+        Index("ix_episodes_finished_at", "finished_at"),
+        Index("ix_episodes_policy_kind", text("(policy ->> 'kind')"), "id").ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     environment_id: Mapped[int] = mapped_column(ForeignKey("environments.id", ondelete="CASCADE"))
