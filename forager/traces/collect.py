@@ -21,8 +21,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
+from forager.agent.tools import suite_of as agent_suite_of
 from forager.config import Settings
-from forager.envs.strategies import sanitize_pytest_args
 from forager.protocols import NullReporter, Reporter
 from forager.store.environments import EnvironmentStore
 from forager.store.models import EnvironmentRow, TestResultRow
@@ -195,19 +195,8 @@ def suite_command(env: EnvironmentRow, tests: Sequence[str] | None, traced: bool
 
 
 def suite_of(env: EnvironmentRow) -> tuple[str, list[str], list[str]]:
-    """Framework, test paths and args exactly as validation ran them: the verified attempt's.
-
-    The profile's raw pytest args may hold what validation drops (e.g. xdist's `-n auto`).
-    """
-    verified = next((a for a in env.attempts if a.status == "verified"), None)
-    plan = verified.plan if verified is not None else {}
-    framework = str(plan.get("test_framework") or env.test_framework or "pytest")
-    paths = [str(p) for p in plan.get("test_paths", env.profile.get("test_paths", []))]
-    if "test_args" in plan:
-        args = [str(a) for a in plan["test_args"]]
-    else:
-        args = sanitize_pytest_args([str(a) for a in env.profile.get("pytest_args", [])])
-    return framework, paths, args
+    spec = agent_suite_of(env)
+    return spec.framework, spec.paths, spec.args
 
 
 def compare_outcomes(

@@ -257,3 +257,21 @@ def lazy_statement(words):
     stmt = Statement(words)
     stmt.tokens = (w.upper() for w in stmt.tokens)
     return stmt
+
+
+class SlottedStatement:
+    """sqlparse's real layout: the tokens live in a slot."""
+
+    __slots__ = ("__name", "tokens")
+
+    def __init__(self, tokens):
+        self.tokens = tokens
+
+    def __repr__(self):
+        return "SlottedStatement(" + "".join(self.tokens) + ")"
+
+
+def lazy_slotted(words):
+    stmt = SlottedStatement(words)
+    stmt.tokens = (w.upper() for w in stmt.tokens)
+    return stmt

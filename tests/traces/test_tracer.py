@@ -291,6 +291,15 @@ def test_object_holding_a_generator_is_shown_without_consuming_it():
     assert trace.events[4]["value"] == plain
 
 
+def test_slotted_object_holding_a_generator_is_shown_without_consuming_it():
+    result, trace = trace_call(samples.lazy_slotted, ["a", "b"], roots=ROOTS)
+    assert list(result.tokens) == ["A", "B"]
+    plain = "<tests.traces.samples.SlottedStatement object at " + hex(id(result)) + ">"
+    assert trace.events[2]["locals"]["stmt"] == "SlottedStatement(ab)"
+    assert trace.events[3]["locals"]["stmt"] == plain
+    assert trace.events[4]["value"] == plain
+
+
 def test_huge_values_are_cut_with_a_marker():
     result, trace = trace_call(samples.huge_values, 1000, roots=ROOTS, config=TraceConfig(max_repr=20))
     b = first_line(samples.huge_values)

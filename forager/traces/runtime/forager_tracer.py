@@ -42,9 +42,9 @@ import sys
 import sysconfig
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from types import CodeType, FrameType
+from types import CodeType, FrameType, MemberDescriptorType
 from typing import Any
 
 FORMAT = "forager.trace/1"
@@ -307,18 +307,49 @@ _ATTRS_CHECKED = 64
 def _holds_one_shot_iterator(obj: object, kind: type) -> bool:
     if kind.__repr__ is object.__repr__:
         return False
+    values = _attribute_values(obj, kind)
+    return any(_is_one_shot_iterator(value) for value in itertools.islice(values, _ATTRS_CHECKED))
+
+
+def _attribute_values(obj: object, kind: type) -> Iterator[object]:
+    """The values in the instance's dict and in its slots, read without running its code."""
     try:
         attrs = object.__getattribute__(obj, "__dict__")
-    except Exception:  # no instance dict (slots, builtins)
-        return False
-    if type(attrs) is not dict:
-        return False
-    for index, value in enumerate(attrs.values()):
-        if index >= _ATTRS_CHECKED:
-            break
-        if _is_one_shot_iterator(value):
-            return True
-    return False
+    except Exception:  # no instance dict
+        attrs = None
+    if type(attrs) is dict:
+        yield from list(attrs.values())
+    for slot in _slots_of(kind):
+        try:
+            yield slot.__get__(obj, kind)
+        except Exception:  # an unset slot
+            continue
+
+
+_SLOTS: dict[type, tuple[Any, ...]] = {}
+
+
+def _slots_of(kind: type) -> tuple[Any, ...]:
+    """The member descriptors of `__slots__` along the type's MRO (cached per type)."""
+    known = _SLOTS.get(kind)
+    if known is not None:
+        return known
+    found: list[Any] = []
+    try:
+        for cls in kind.__mro__:
+            names = vars(cls).get("__slots__", ())
+            for name in (names,) if isinstance(names, str) else names:
+                if name.startswith("__") and not name.endswith("__"):
+                    name = f"_{cls.__name__.lstrip('_')}{name}"  # private names are mangled
+                slot = vars(cls).get(name)
+                if type(slot) is MemberDescriptorType:
+                    found.append(slot)
+    except Exception:  # an exotic class
+        found = []
+    if len(_SLOTS) > 10_000:
+        _SLOTS.clear()
+    _SLOTS[kind] = tuple(found)
+    return _SLOTS[kind]
 
 
 def _is_one_shot_iterator(value: object) -> bool:
