@@ -99,7 +99,7 @@ def run_episode(
     if store.is_finished(episode_id):  # a redelivered job whose episode is complete
         return store.trajectory(episode_id)
     remove_episode_containers(episode_id)  # a redelivered job: its killed predecessor's sandbox
-    tests = suite_of(env.test_framework, env.profile)
+    tests = suite_of(env)
     result = EpisodeResult(episode_id, "env_error", "", None, Totals())
     reward: float | None = None
     results: list[TestResult] = []

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from forager.agent.errors import Submitted, ToolError
 from forager.agent.models import Action, Limits, Observation
+from forager.envs.strategies import sanitize_pytest_args
 from forager.validate.models import TestOutcome
 from forager.validate.suite import REPORT_PATH, parse_report, test_command
+
+if TYPE_CHECKING:
+    from forager.store.models import EnvironmentRow
 
 REPO = "/repo"
 TEST_OUTPUT = "/tmp/forager-test-output.txt"
@@ -55,14 +59,44 @@ class SuiteSpec:
     framework: str = "pytest"
     paths: list[str] = field(default_factory=list)
     args: list[str] = field(default_factory=list)
+    # Keep byte code in a cache outside the repository between test runs (see
+    # `seed_bytecode_cache`); only where the cache was seeded with checked-hash files.
+    bytecode_cache: bool = False
 
 
-def suite_of(framework: str | None, profile: dict[str, object]) -> SuiteSpec:
-    """How an environment's tests run, from its stored framework and profile."""
-    return SuiteSpec(
-        framework=framework or "pytest",
-        paths=list(profile.get("test_paths", [])),  # type: ignore[call-overload]
-        args=list(profile.get("pytest_args", [])),  # type: ignore[call-overload]
+def suite_of(env: EnvironmentRow) -> SuiteSpec:
+    """Framework, test paths and args exactly as validation ran them: the verified attempt's.
+
+    The profile's raw pytest args may hold what validation dropped (xdist's `-n auto`, say),
+    and a repair may have changed the framework or named the test files.
+    """
+    verified = next((a for a in env.attempts if a.status == "verified"), None)
+    plan = verified.plan if verified is not None else {}
+    framework = str(plan.get("test_framework") or env.test_framework or "pytest")
+    paths = [str(p) for p in plan.get("test_paths", env.profile.get("test_paths", []))]
+    if "test_args" in plan:
+        args = [str(a) for a in plan["test_args"]]
+    else:
+        args = sanitize_pytest_args([str(a) for a in env.profile.get("pytest_args", [])])
+    return SuiteSpec(framework=framework, paths=paths, args=args)
+
+
+PYCACHE = "/tmp/forager-pycache"
+
+
+def seed_bytecode_cache(shell: Shell) -> None:
+    """Compile the repository into PYCACHE as checked-hash .pyc files.
+
+    Test runs (pytest's start-up, collection) then skip compiling the repository each time.
+    Timestamp .pyc files would be unsafe here: a mutant and its revert can share the source's
+    size and second of modification, and a stale .pyc would run the other code. Python keeps
+    a checked-hash .pyc checked-hash when it rewrites it, so every later import compares the
+    source's hash.
+    """
+    shell.run(
+        f"cd {REPO} && PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX={PYCACHE} "
+        "python -m compileall -q -j 0 --invalidation-mode checked-hash . >/dev/null 2>&1; true",
+        300,
     )
 
 
@@ -271,8 +305,11 @@ class ToolBox:
             if test_id.startswith("-"):
                 raise ToolError(f"{test_id!r} is not a test id")
         cmd = test_command(self.tests.framework, self.tests.paths, self.tests.args, select)
+        cache = ""
+        if self.tests.bytecode_cache:
+            cache = f"PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX={PYCACHE} "
         line = (
-            f"cd {REPO} && rm -f {REPORT_PATH} && FORAGER_REPORT={REPORT_PATH} "
+            f"cd {REPO} && rm -f {REPORT_PATH} && FORAGER_REPORT={REPORT_PATH} {cache}"
             f"PYTHONPATH=/opt/forager/runners {' '.join(shlex.quote(c) for c in cmd)} > {TEST_OUTPUT} 2>&1; "
             f"code=$?; tail -c 4000 {TEST_OUTPUT}; exit $code"
         )

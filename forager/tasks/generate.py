@@ -128,7 +128,7 @@ def generate_tasks(
         report.seconds = round(time.monotonic() - t0, 2)
         return report
 
-    tests = suite_of(env.test_framework, env.profile)
+    tests = suite_of(env)
     cands: list[Candidate] = []
     by_id: dict[str, Mutation] = {}
     longest = 0.0

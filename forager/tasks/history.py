@@ -140,7 +140,7 @@ def generate_history_tasks(
     report.candidates = len(cands)
     by_sha = {c.key: c for c in cands}
     if cands:
-        env_tests = suite_of(env.test_framework, env.profile)
+        env_tests = suite_of(env)
         store = TaskStore(settings.db_url)
         reporter.stage("history", f"{len(cands)} commits fix source with tests")
         proofs = prove(

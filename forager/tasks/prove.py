@@ -12,11 +12,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from forager.agent.models import Limits
-from forager.agent.tools import REPO, SuiteSpec, ToolBox
+from forager.agent.tools import REPO, SuiteSpec, ToolBox, seed_bytecode_cache
 from forager.config import Settings
 from forager.dockerhost import LABEL_INSTANCE
 from forager.errors import ForagerError
@@ -70,6 +70,7 @@ class SandboxProvider:
             self.started += 1
             for name, data in runners_files().items():
                 self.current.write_file(f"/opt/forager/runners/{name}", data)
+            seed_bytecode_cache(self.current)  # many test runs follow: compile the repo once
         return self.current
 
     def discard(self) -> None:
@@ -133,7 +134,7 @@ def _prove_one(
     if not applied:
         _revert(sb)
         return Proof(cand.key, "does_not_apply", detail=out[-300:])
-    box = ToolBox(sb, Limits(command_timeout_s=timeout_s), tests)
+    box = ToolBox(sb, Limits(command_timeout_s=timeout_s), replace(tests, bytecode_cache=True))
     try:
         outcomes, tail, res = box.run_tests(cand.tests)
     finally:

@@ -29,7 +29,7 @@ def recheck_tasks(tasks: list[TaskRow], settings: Settings) -> list[Recheck]:
     env = EnvironmentStore(settings.db_url).get(env_ids.pop())
     if not env.image_tag:
         return [Recheck(t.id, False, "the environment has no image") for t in tasks]
-    tests = suite_of(env.test_framework, env.profile)
+    tests = suite_of(env)
     cands: list[Candidate] = []
     for t in tasks:
         wanted = list(t.fail_to_pass) + list(t.pass_to_pass)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from forager.agent.tools import SuiteSpec
+from forager.agent.models import Limits
+from forager.agent.tools import PYCACHE, SuiteSpec, ToolBox
 from forager.config import Settings
 from forager.envs.harvest import build_from_source
 from forager.store.environments import EnvironmentStore
@@ -14,7 +15,7 @@ from forager.store.tasks import TaskStore
 from forager.tasks.coverage import load_coverage
 from forager.tasks.generate import GenerateOptions, generate_tasks
 from forager.tasks.history import generate_history_tasks
-from forager.tasks.prove import Candidate, prove
+from forager.tasks.prove import Candidate, SandboxProvider, prove
 from forager.tasks.recheck import recheck_tasks
 from tests.repos import CALC, git_commit, write
 
@@ -163,3 +164,30 @@ def test_tasks_recheck_on_a_real_corpus_project(settings: Settings) -> None:
     tasks = [TaskStore(settings.db_url).get(t) for t in report.task_ids]
     checks = recheck_tasks(tasks, settings)
     assert [c.why for c in checks if not c.valid] == []
+
+
+def test_bytecode_cache_never_runs_stale_code(settings: Settings, calc_env: int) -> None:
+    # A mutant of the same size and modification time as the original (`*` -> `+` within one
+    # second) would reuse a timestamp .pyc: the checked-hash cache compares the source.
+    env = EnvironmentStore(settings.db_url).get(calc_env)
+    assert env.image_tag
+    provider = SandboxProvider(env.image_tag, settings, "pyc-test")
+    try:
+        sb = provider.get()  # seeds the cache
+        box = ToolBox(sb, Limits(command_timeout_s=60), SuiteSpec(framework="pytest", bytecode_cache=True))
+
+        def failing() -> list[str]:
+            outcomes, _, _ = box.run_tests(["tests/test_core.py"])
+            assert len(outcomes) == 3
+            return sorted(o.test_id for o in outcomes if o.outcome != "passed")
+
+        assert failing() == []
+        keep = "cd /repo && cp -p calc/core.py /tmp/core.orig && "
+        sb.run(keep + "sed -i 's/a \\* b/a + b/' calc/core.py && touch -r /tmp/core.orig calc/core.py")
+        assert failing() == ["tests/test_core.py::test_mul"]
+        sb.run("cd /repo && cp -p /tmp/core.orig calc/core.py")
+        assert failing() == []
+        assert sb.run("cd /repo && git status --porcelain --untracked-files=all").output == ""
+        assert sb.run(f"find {PYCACHE} -name 'core*.pyc' | head -1").output.strip()
+    finally:
+        provider.close()
