@@ -11,7 +11,7 @@ import anyio
 import structlog
 from fastapi import FastAPI
 
-from api import errors
+from api import errors, ui
 from api.auth import PrincipalCache
 from api.deps import make_db
 from api.keys import ApiKeyStore
@@ -47,6 +47,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     gc.freeze()
     log.info("api.start", instance=settings.instance)
     yield
+    ui.uninstall(app)
     if app.state.db is not None:
         app.state.db.dispose()
 
@@ -70,6 +71,8 @@ def create_app(settings: Settings | None = None, api_settings: ApiSettings | Non
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    if api_settings.ui_enabled:
+        ui.install(app, settings, api_settings)
     # Added last = outermost: oversized bodies are refused before anything else runs.
     keys = ApiKeyStore(settings.db_url, settings.api_keys_pepper.get_secret_value())
     app.add_middleware(

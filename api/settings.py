@@ -52,6 +52,14 @@ class ApiSettings(BaseSettings):
         default=5.0, ge=0, description="aggregate queries behind /metrics run at most this often"
     )
     trajectory_batch: int = Field(default=100, ge=1, le=5000, description="episodes per store read in JSONL")
+    ui_enabled: bool = Field(default=True, description="serve the dashboard under /ui")
+    ui_poll_s: float = Field(default=3.0, gt=0, description="how often dashboard pages refresh live data")
+    ui_cache_s: float = Field(
+        default=5.0, ge=0, description="whole-store aggregates (overview, plots) are reused this long"
+    )
+    ui_monitor_s: float = Field(
+        default=5.0, gt=0, description="how often the dashboard asks the broker for queues and live workers"
+    )
     log_requests: bool = True
     log_format: Literal["console", "json"] = Field(
         default="console", description="json: one JSON object per log line (for log shippers)"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Make sure Forager's local services run: a Docker engine, PostgreSQL and Redis.
+# Make sure Forager's local services run: a Docker engine, PostgreSQL and Redis; and, for the
+# dashboard's browser tests, a headless Chromium with its WebDriver.
 # Idempotent: installs Debian packages only when missing (as root), starts what is
 # stopped, waits until each answers, and exits non-zero with a clear message otherwise.
 #
-# Usage: scripts/services.sh [docker] [postgres] [redis]   (default: all three)
+# Usage: scripts/services.sh [docker] [postgres] [redis] [chromium]   (default: the first three)
 # Env:   FORAGER_PG_USER / FORAGER_PG_PASSWORD / FORAGER_PG_DB for the role and database
 #        it creates (defaults: forager / forager / forager).
 set -euo pipefail
@@ -80,11 +81,20 @@ start_redis() {
   log "redis: running"
 }
 
+start_chromium() {
+  # Debian's chromium and its matching chromedriver: nothing is downloaded at test time.
+  ensure_pkgs chromium chromium-driver fonts-dejavu-core
+  chromium --headless=new --no-sandbox --disable-gpu --dump-dom about:blank >/dev/null 2>&1 \
+    || die "chromium does not start headless (chromium --headless=new --dump-dom about:blank)"
+  log "chromium: $(chromium --version 2>/dev/null | head -1), $(chromedriver --version | cut -d' ' -f1-2)"
+}
+
 for s in "${want[@]}"; do
   case $s in
     docker) start_docker ;;
     postgres) start_postgres ;;
     redis) start_redis ;;
-    *) die "unknown service '$s' (docker, postgres, redis)" ;;
+    chromium) start_chromium ;;
+    *) die "unknown service '$s' (docker, postgres, redis, chromium)" ;;
   esac
 done

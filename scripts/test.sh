@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Set up everything the test suite needs (Docker, PostgreSQL, Redis, venv, base image),
+# Set up everything the test suite needs (Docker, PostgreSQL, Redis, Chromium, venv, base image),
 # then run linters and the whole suite. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The suite also runs the sandbox on the oldest supported Python (3.9, bullseye).
 export FORAGER_BOOTSTRAP_SUITES="bookworm bullseye"
-source scripts/setup.sh docker postgres redis
+source scripts/setup.sh docker postgres redis chromium
 
 echo "[test] ruff" >&2
 ruff check forager api workers model images tests benchmarks

@@ -1,0 +1,377 @@
+"""The dashboard's read model: aggregates over the store and trajectory pages by step index.
+
+Everything here is a plain function of a session; routes stay thin. Aggregates read indexed
+columns (status, exit status, finish time) or bounded slices (the newest steps), so each page's
+data costs milliseconds on a store of millions of steps.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import BigInteger, ColumnElement, Integer, case, cast, func, select
+from sqlalchemy.orm import Session
+
+from api.deps import PageParams
+from api.metrics import environment_reason_bucket
+from api.queries import LISTINGS, Cursor, Listing, fetch_page
+from api.ui.diffs import edit_diff
+from api.ui.schemas import (
+    EnvironmentRowView,
+    FamilyCount,
+    Histogram,
+    Overview,
+    Plots,
+    StepPage,
+    StepView,
+    TimeSeries,
+    VerifiedShare,
+)
+from forager.errors import NotFoundError
+from forager.store.models import (
+    BuildAttemptRow,
+    EnvironmentRow,
+    EpisodeRow,
+    SnapshotRow,
+    SourceRow,
+    StepRow,
+    SubmissionRow,
+    TaskRow,
+    TestResultRow,
+)
+
+# Step latency buckets (ms), log-spaced; the last bucket is open.
+LATENCY_EDGES_MS = (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 3e4, 6e4, 12e4)
+LATENCY_SAMPLE = 20_000  # newest steps in the step latency histogram
+VERIFIED_SHARE_SUBMISSIONS = 40
+
+LISTINGS["ui.environments"] = Listing(
+    columns=(
+        EnvironmentRow.id,
+        SnapshotRow.name,
+        SourceRow.spec.label("source"),
+        SnapshotRow.commit_sha,
+        EnvironmentRow.status,
+        EnvironmentRow.reason,
+        EnvironmentRow.python_version.label("python"),
+        EnvironmentRow.tests_collected,
+        EnvironmentRow.tests_passed,
+        EnvironmentRow.tests_failed,
+        EnvironmentRow.tests_skipped,
+        EnvironmentRow.tests_error,
+        EnvironmentRow.tests_flaky,
+        EnvironmentRow.image_size_bytes,
+        EnvironmentRow.timings,
+        select(func.count())
+        .where(BuildAttemptRow.environment_id == EnvironmentRow.id)
+        .correlate(EnvironmentRow)
+        .scalar_subquery()
+        .label("attempts"),
+        EnvironmentRow.created_at,
+    ),
+    id_col=EnvironmentRow.id,
+    filters={"status": EnvironmentRow.status, "name": SnapshotRow.name},
+    joins=(
+        (SnapshotRow, SnapshotRow.id == EnvironmentRow.snapshot_id),
+        (SourceRow, SourceRow.id == SnapshotRow.source_id),
+    ),
+)
+LISTINGS["ui.tests"] = Listing(
+    columns=LISTINGS["tests"].columns,
+    id_col=TestResultRow.id,
+    filters={
+        "environment_id": TestResultRow.environment_id,
+        "outcome": TestResultRow.outcome,
+        "flaky": TestResultRow.flaky,
+    },
+)
+
+
+# ------------------------------------------------------------------------------ lists
+
+
+def list_environments(
+    s: Session, page: PageParams, status: str | None, name: str | None
+) -> tuple[list[EnvironmentRowView], Cursor]:
+    rows, cursor = fetch_page(s, "ui.environments", page, status=status, name=name)
+    return [EnvironmentRowView.model_validate(r) for r in rows], cursor
+
+
+def list_tests(
+    s: Session, env_id: int, page: PageParams, outcome: str | None, flaky: bool | None
+) -> tuple[list[dict[str, Any]], Cursor]:
+    if s.get(EnvironmentRow, env_id) is None:
+        raise NotFoundError(f"no environment with id {env_id}")
+    return fetch_page(s, "ui.tests", page, environment_id=env_id, outcome=outcome, flaky=flaky)
+
+
+def family_counts(s: Session, environment_id: int | None) -> list[FamilyCount]:
+    q = select(TaskRow.family, TaskRow.kind, func.count()).group_by(TaskRow.family, TaskRow.kind)
+    if environment_id is not None:
+        q = q.where(TaskRow.environment_id == environment_id)
+    rows = s.execute(q).all()
+    return sorted(
+        (FamilyCount(family=f, kind=k, tasks=n) for f, k, n in rows), key=lambda c: (-c.tasks, c.family)
+    )
+
+
+# ------------------------------------------------------------------------------ trajectory
+
+_STEP_COLUMNS = (
+    StepRow.index,
+    StepRow.raw_output,
+    StepRow.tool,
+    StepRow.args,
+    StepRow.error,
+    StepRow.observation,
+    # The agent stores `output` only when it differs from what the policy was shown.
+    StepRow.output.isnot(None).label("has_full_output"),
+    StepRow.exit_code,
+    StepRow.duration_ms,
+    StepRow.truncated,
+    StepRow.timed_out,
+    StepRow.output_bytes,
+    StepRow.prompt_tokens,
+    StepRow.completion_tokens,
+    StepRow.llm_ms,
+    StepRow.exec_ms,
+    StepRow.started_at,
+    StepRow.finished_at,
+)
+
+
+def step_page(s: Session, episode_id: int, from_index: int, limit: int) -> StepPage:
+    """Steps from `from_index` on, by the (episode_id, index) key: as fast deep into a long
+    episode as at its start."""
+    if s.get(EpisodeRow, episode_id) is None:
+        raise NotFoundError(f"no episode with id {episode_id}")
+    last = s.scalar(select(func.max(StepRow.index)).where(StepRow.episode_id == episode_id))
+    rows = s.execute(
+        select(*_STEP_COLUMNS)
+        .where(StepRow.episode_id == episode_id, StepRow.index >= from_index)
+        .order_by(StepRow.index)
+        .limit(limit + 1)
+    ).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [StepView(**r._asdict(), diff=edit_diff(r.tool, r.args or {})) for r in rows]
+    return StepPage(
+        episode_id=episode_id,
+        total=0 if last is None else int(last) + 1,
+        items=items,
+        next_index=items[-1].index + 1 if more and items else None,
+    )
+
+
+def step_output(s: Session, episode_id: int, index: int) -> str:
+    row = s.execute(
+        select(StepRow.output, StepRow.observation).where(
+            StepRow.episode_id == episode_id, StepRow.index == index
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFoundError(f"episode {episode_id} has no step {index}")
+    return row.output if row.output is not None else row.observation
+
+
+# ------------------------------------------------------------------------------ overview
+
+
+def _epoch_bucket(col: Any, seconds: int, dialect: str) -> ColumnElement[Any]:
+    """The start of `col`'s time bucket, in seconds since the epoch (timestamps are UTC)."""
+    if dialect == "postgresql":
+        return cast(func.floor(func.extract("epoch", col) / seconds) * seconds, BigInteger)
+    return cast(func.strftime("%s", col), Integer) // seconds * seconds
+
+
+def _buckets(now: datetime, seconds: int, count: int) -> list[int]:
+    end = int(now.timestamp() if now.tzinfo else (now - datetime(1970, 1, 1)).total_seconds())
+    last = end // seconds * seconds
+    return [last - seconds * (count - 1 - i) for i in range(count)]
+
+
+def _series(rows: Sequence[Any], starts: list[int], seconds: int) -> TimeSeries:
+    """(bucket start, label, count) rows as one list of counts per label."""
+    slot = {b: i for i, b in enumerate(starts)}
+    series: dict[str, list[int]] = {}
+    for bucket, label, n in rows:
+        i = slot.get(int(bucket))
+        if i is not None:
+            series.setdefault(str(label), [0] * len(starts))[i] += int(n)
+    return TimeSeries(
+        bucket_s=seconds,
+        starts=[datetime(1970, 1, 1) + timedelta(seconds=b) for b in starts],
+        series=dict(sorted(series.items())),
+    )
+
+
+def status_counts(s: Session) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for name, col in (
+        ("submissions", SubmissionRow.status),
+        ("environments", EnvironmentRow.status),
+        ("episodes", EpisodeRow.status),
+    ):
+        out[name] = {str(k): int(n) for k, n in s.execute(select(col, func.count()).group_by(col))}
+    return out
+
+
+def overview(s: Session, now: datetime) -> Overview:
+    """The store's side of the overview (the broker's is added by the route)."""
+    counts = status_counts(s)
+    series, rate = throughput(s, now)
+    return Overview(
+        now=now,
+        submissions=counts["submissions"],
+        environments=counts["environments"],
+        episodes=counts["episodes"],
+        episodes_per_min=rate,
+        throughput=series,
+        failures=failures(s, now),
+    )
+
+
+def throughput(s: Session, now: datetime, minutes: int = 60) -> tuple[TimeSeries, float]:
+    """Episodes finished per minute over the last hour, and the rate over the last 10 minutes."""
+    dialect = s.get_bind().dialect.name
+    starts = _buckets(now, 60, minutes)
+    since = datetime(1970, 1, 1) + timedelta(seconds=starts[0])
+    bucket = _epoch_bucket(EpisodeRow.finished_at, 60, dialect)
+    rows = s.execute(
+        select(bucket, func.count()).where(EpisodeRow.finished_at >= since).group_by(bucket)
+    ).all()
+    series = _series([(b, "finished", n) for b, n in rows], starts, 60)
+    counts = series.series.get("finished", [0] * minutes)
+    recent = counts[-10:]
+    return series, round(sum(recent) / len(recent), 2)
+
+
+def failures(s: Session, now: datetime, hours: int = 24) -> TimeSeries:
+    """Per hour: episodes that ended other than submitted (by exit status), failed
+    environments (by reason) and failed submissions (by the stage they failed at)."""
+    dialect = s.get_bind().dialect.name
+    starts = _buckets(now, 3600, hours)
+    since = datetime(1970, 1, 1) + timedelta(seconds=starts[0])
+    ep_bucket = _epoch_bucket(EpisodeRow.finished_at, 3600, dialect)
+    env_bucket = _epoch_bucket(EnvironmentRow.updated_at, 3600, dialect)
+    sub_bucket = _epoch_bucket(SubmissionRow.updated_at, 3600, dialect)
+    rows: list[Any] = []
+    rows += s.execute(
+        select(ep_bucket, "episode:" + EpisodeRow.exit_status, func.count())
+        .where(EpisodeRow.finished_at >= since, EpisodeRow.exit_status != "submitted")
+        .group_by(ep_bucket, EpisodeRow.exit_status)
+    ).all()
+    reason = environment_reason_bucket()
+    rows += s.execute(
+        select(env_bucket, "environment:" + reason, func.count())
+        .where(EnvironmentRow.status == "failed", EnvironmentRow.updated_at >= since)
+        .group_by(env_bucket, reason)
+    ).all()
+    rows += s.execute(
+        select(sub_bucket, "submission:" + SubmissionRow.stage, func.count())
+        .where(SubmissionRow.status == "failed", SubmissionRow.updated_at >= since)
+        .group_by(sub_bucket, SubmissionRow.stage)
+    ).all()
+    return _series(rows, starts, 3600)
+
+
+# ------------------------------------------------------------------------------ plots
+
+
+def plots(s: Session) -> Plots:
+    return Plots(
+        verified_share=verified_share(s, VERIFIED_SHARE_SUBMISSIONS),
+        tasks_per_family={
+            str(f): int(n)
+            for f, n in s.execute(
+                select(TaskRow.family, func.count()).group_by(TaskRow.family).order_by(TaskRow.family)
+            )
+        },
+        exit_status={
+            str(e): int(n)
+            for e, n in s.execute(
+                select(EpisodeRow.exit_status, func.count())
+                .where(EpisodeRow.status == "finished")
+                .group_by(EpisodeRow.exit_status)
+                .order_by(EpisodeRow.exit_status)
+            )
+        },
+        episode_length=episode_length(s),
+        step_latency=step_latency(s, LATENCY_SAMPLE),
+    )
+
+
+def verified_share(s: Session, limit: int) -> list[VerifiedShare]:
+    """The newest submissions that have an environment: their finished episodes, and how many
+    of those were verified by the task's tests (reward 1)."""
+    subs = s.execute(
+        select(SubmissionRow.id, SubmissionRow.source, SubmissionRow.environment_id)
+        .where(SubmissionRow.environment_id.isnot(None))
+        .order_by(SubmissionRow.id.desc())
+        .limit(limit)
+    ).all()
+    env_ids = sorted({int(r.environment_id) for r in subs})
+    stats: dict[int, tuple[int, int]] = {}
+    if env_ids:
+        verified = func.sum(case((EpisodeRow.reward >= 1.0, 1), else_=0))
+        for env, n, v in s.execute(
+            select(EpisodeRow.environment_id, func.count(), verified)
+            .where(EpisodeRow.environment_id.in_(env_ids), EpisodeRow.status == "finished")
+            .group_by(EpisodeRow.environment_id)
+        ):
+            stats[int(env)] = (int(n), int(v or 0))
+    return [
+        VerifiedShare(
+            submission_id=r.id,
+            source=r.source,
+            environment_id=r.environment_id,
+            episodes=stats.get(r.environment_id, (0, 0))[0],
+            verified=stats.get(r.environment_id, (0, 0))[1],
+        )
+        for r in reversed(subs)
+    ]
+
+
+def episode_length(s: Session) -> Histogram:
+    steps = EpisodeRow.totals["steps"].as_integer()
+    rows = s.execute(select(steps, func.count()).where(EpisodeRow.status == "finished").group_by(steps)).all()
+    lengths = {int(n or 0): int(c) for n, c in rows}
+    top = max(lengths, default=0)
+    width = _nice_width(top + 1, 40)
+    edges = [float(i * width) for i in range((top // width) + 2)]
+    counts = [0] * (len(edges) - 1)
+    for n, c in lengths.items():
+        counts[n // width] += c
+    return Histogram(edges=edges, counts={"episodes": counts}, sample=sum(counts))
+
+
+def step_latency(s: Session, sample: int) -> Histogram:
+    """Model and execution time of the newest `sample` steps, on log-spaced buckets."""
+    newest = select(StepRow.llm_ms, StepRow.exec_ms).order_by(StepRow.id.desc()).limit(sample)
+    edges = [float(e) for e in LATENCY_EDGES_MS] + [math.inf]
+    llm = [0] * (len(edges) - 1)
+    exe = [0] * (len(edges) - 1)
+    n = 0
+    for llm_ms, exec_ms in s.execute(newest):
+        n += 1
+        llm[_bin(edges, llm_ms)] += 1
+        exe[_bin(edges, exec_ms)] += 1
+    edges[-1] = float(LATENCY_EDGES_MS[-1]) * 10  # JSON has no infinity: an open last bucket
+    return Histogram(edges=edges, counts={"llm_ms": llm, "exec_ms": exe}, sample=n)
+
+
+def _bin(edges: list[float], value: float | None) -> int:
+    return min(max(bisect.bisect_right(edges, float(value or 0.0)) - 1, 0), len(edges) - 2)
+
+
+def _nice_width(span: int, max_bins: int) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50, ... that splits `span` into at most max_bins."""
+    width, step = 1, 0
+    while math.ceil(span / width) > max_bins:
+        step += 1
+        width = (1, 2, 5)[step % 3] * 10 ** (step // 3)
+    return width
