@@ -29,7 +29,8 @@ from forager.validate.container_run import runners_files
 Verdict = Literal[
     "kept", "no_failure", "breaks_everything", "timeout", "does_not_apply", "env_error", "collection_error"
 ]
-BREAKS_EVERYTHING_SHARE = 0.5  # more than this share of the run failing (and > 10 tests): too broad
+BREAKS_EVERYTHING_SHARE = 0.5  # more than this share of the run failing ...
+BREAKS_EVERYTHING_MIN = 10  # ... and more than this many tests: too broad to be a task
 
 
 @dataclass
@@ -119,6 +120,18 @@ def prove(
             yield proof
 
 
+def _proving_spec(tests: SuiteSpec, cand: Candidate, baseline_passed: set[str]) -> SuiteSpec:
+    """The suite's spec for one candidate's run: byte code cached, and, under pytest, one-line
+    tracebacks (full ones cost more than the tests when a mutant fails many) and a stop once
+    enough tests fail that the verdict can only be breaks_everything."""
+    if tests.framework != "pytest":
+        return replace(tests, bytecode_cache=True)
+    judged = cand.judge if cand.judge is not None else cand.tests
+    ran = sum(1 for t in judged if t in baseline_passed)
+    enough = max(BREAKS_EVERYTHING_MIN + 1, int(BREAKS_EVERYTHING_SHARE * ran) + 1)
+    return replace(tests, bytecode_cache=True, args=[*tests.args, "--tb=line", f"--maxfail={enough}"])
+
+
 def _prove_one(
     provider: SandboxProvider,
     cand: Candidate,
@@ -134,7 +147,7 @@ def _prove_one(
     if not applied:
         _revert(sb)
         return Proof(cand.key, "does_not_apply", detail=out[-300:])
-    box = ToolBox(sb, Limits(command_timeout_s=timeout_s), replace(tests, bytecode_cache=True))
+    box = ToolBox(sb, Limits(command_timeout_s=timeout_s), _proving_spec(tests, cand, baseline_passed))
     try:
         outcomes, tail, res = box.run_tests(cand.tests)
     finally:
@@ -161,6 +174,6 @@ def _prove_one(
     p2p = [t for t in ran if got.get(t) == "passed"]
     if not f2p:
         return Proof(cand.key, "no_failure", pass_to_pass=p2p)
-    if len(f2p) > 10 and len(f2p) > BREAKS_EVERYTHING_SHARE * len(ran):
+    if len(f2p) > BREAKS_EVERYTHING_MIN and len(f2p) > BREAKS_EVERYTHING_SHARE * len(ran):
         return Proof(cand.key, "breaks_everything", f2p, p2p, detail=f"{len(f2p)} of {len(ran)} tests fail")
     return Proof(cand.key, "kept", f2p, p2p)

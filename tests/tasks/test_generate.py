@@ -15,7 +15,7 @@ from forager.store.tasks import TaskStore
 from forager.tasks.coverage import load_coverage
 from forager.tasks.generate import GenerateOptions, generate_tasks
 from forager.tasks.history import generate_history_tasks
-from forager.tasks.prove import Candidate, SandboxProvider, prove
+from forager.tasks.prove import Candidate, SandboxProvider, _proving_spec, prove
 from forager.tasks.recheck import recheck_tasks
 from tests.repos import CALC, git_commit, write
 
@@ -191,3 +191,14 @@ def test_bytecode_cache_never_runs_stale_code(settings: Settings, calc_env: int)
         assert sb.run(f"find {PYCACHE} -name 'core*.pyc' | head -1").output.strip()
     finally:
         provider.close()
+
+
+def test_proving_stops_once_a_mutant_can_only_break_everything() -> None:
+    tests = [f"tests/test_m.py::test_{i}" for i in range(40)]
+    spec = _proving_spec(SuiteSpec(args=["--tb=long"]), Candidate("c", "", tests), set(tests[:30]))
+    # 30 baseline-passing tests judged: 16 failures already exceed half of them.
+    assert spec.args == ["--tb=long", "--tb=line", "--maxfail=16"] and spec.bytecode_cache
+    small = _proving_spec(SuiteSpec(), Candidate("c", "", tests[:4]), set(tests))
+    assert small.args[-1] == "--maxfail=11"  # never fewer than BREAKS_EVERYTHING_MIN + 1
+    unit = _proving_spec(SuiteSpec(framework="unittest"), Candidate("c", "", tests), set(tests))
+    assert unit.args == [] and unit.bytecode_cache
