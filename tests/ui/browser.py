@@ -178,10 +178,15 @@ class Browser:
         except Exception:
             return []
 
-    def screenshot(self, path: Path, max_height: int = 2600) -> None:
-        """The whole page (up to max_height pixels) as a PNG."""
+    def screenshot(self, path: Path, max_height: int = 2600, whole: bool = True) -> None:
+        """The whole page (up to max_height pixels), or what is in view, as a PNG."""
+        if not whole:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.driver.save_screenshot(str(path))
+            return
         height = int(self.js("return document.documentElement.scrollHeight"))
-        self.driver.set_window_size(self.width, min(max(height, self.height), max_height))
+        chrome = int(self.js("return window.outerHeight - window.innerHeight"))  # the window's own bars
+        self.driver.set_window_size(self.width, min(max(height, self.height), max_height) + chrome)
         self.js("window.scrollTo(0, 0)")
         time.sleep(0.2)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -18,9 +18,10 @@ const FIXED = {
   exec_ms: "#f28e2b",
 };
 
-export function colorFor(label) {
+export function colorFor(label, index = null) {
   const key = String(label).split(":").pop();
   if (FIXED[key]) return FIXED[key];
+  if (index !== null) return PALETTE[index % PALETTE.length];
   let hash = 0;
   for (const ch of String(label)) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
   return PALETTE[hash % PALETTE.length];
@@ -82,7 +83,7 @@ export function hbars(entries, { title = "", fmt = (v) => v.toLocaleString("en-U
     svg.append(s("text", { x: labelW - 8, y: y + 15, "text-anchor": "end", class: "lbl" }, String(label)));
     svg.append(
       tip(
-        s("rect", { x: labelW, y: y + 3, width: w, height: rowH - 6, fill: colorFor(label), "data-label": label, "data-value": value }),
+        s("rect", { x: labelW, y: y + 3, width: w, height: rowH - 6, fill: colorFor(label, i), "data-label": label, "data-value": value }),
         `${label}: ${fmt(value)}`,
       ),
     );
