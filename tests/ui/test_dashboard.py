@@ -316,21 +316,27 @@ def test_a_running_episode_is_followed(browser: Browser, world: DemoWorld, pg_ur
 
 def test_plots_match_the_store(browser: Browser, world: DemoWorld, pg_url: str) -> None:
     b = browser
-    done = world.submission_ids["done"]
+    b.open("/ui/plots")
+    shares = b.js(
+        """return [...document.querySelectorAll('#plot-verified rect[data-submission]')]
+             .map((r) => [Number(r.dataset.submission), Number(r.dataset.value)]);"""
+    )
     with session_scope(pg_url) as s:
         exits = dict(s.execute(select(EpisodeRow.exit_status, func.count()).where(EpisodeRow.status == "finished")
                                .group_by(EpisodeRow.exit_status)).all())  # fmt: skip
         families = dict(s.execute(select(TaskRow.family, func.count()).group_by(TaskRow.family)).all())
-        calc = world.env_ids["minicalc"]
-        rewards = list(s.scalars(select(EpisodeRow.reward).where(
-            EpisodeRow.environment_id == calc, EpisodeRow.status == "finished")))  # fmt: skip
-        n, v = len(rewards), sum(1 for r in rewards if r is not None and r >= 1)
         steps = int(s.scalar(select(func.count()).select_from(StepRow)) or 0)
-    b.open("/ui/plots")
+        expected = {}
+        for sid, _ in shares:
+            env = s.get_one(SubmissionRow, sid).environment_id
+            rewards = list(s.scalars(select(EpisodeRow.reward).where(
+                EpisodeRow.environment_id == env, EpisodeRow.status == "finished")))  # fmt: skip
+            wins = sum(1 for r in rewards if r is not None and r >= 1)
+            expected[sid] = wins / len(rewards) if rewards else 0.0
+    assert world.submission_ids["done"] in expected
+    assert {sid: pytest.approx(v, abs=1e-4) for sid, v in shares} == expected
     assert bars(b, "#plot-exits") == {str(k): float(c) for k, c in exits.items()}
     assert bars(b, "#plot-families") == {k: float(c) for k, c in families.items()}
-    share = b.find(f'#plot-verified rect[data-submission="{done}"]').get_attribute("data-value")
-    assert float(share or 0) == pytest.approx(v / n, abs=1e-4)
     assert sum(bars(b, "#plot-lengths").values()) == sum(exits.values())
     assert bars(b, "#plot-latency")["llm_ms"] == min(steps, 20_000)
 
