@@ -13,7 +13,7 @@ from fastapi.responses import PlainTextResponse
 from api.auth import ReadKey
 from api.deps import MAX_ID, DbDep, PageDep, json_response, page_of
 from api.schemas import Page, TestOutcome
-from api.ui import queries
+from api.ui import aggregates, queries
 from api.ui.cache import TtlCache
 from api.ui.monitor import WorkerMonitor
 from api.ui.schemas import EnvironmentRowView, FamilyCount, Me, Overview, Plots, StepPage
@@ -42,7 +42,7 @@ def me(principal: ReadKey) -> Me:
 
 @router.get("/overview", response_model=Overview)
 def overview(request: Request, db: DbDep, _: ReadKey) -> Response:
-    cached = _cache(request).get("overview", lambda: db.read(lambda s: queries.overview(s, utcnow())))
+    cached = _cache(request).get("overview", lambda: db.read(lambda s: aggregates.overview(s, utcnow())))
     # The broker's state is in memory already: always the newest.
     body = cached.model_copy(update={"queues": _monitor(request).state()})
     return json_response(body)
@@ -50,7 +50,7 @@ def overview(request: Request, db: DbDep, _: ReadKey) -> Response:
 
 @router.get("/plots", response_model=Plots)
 def plots(request: Request, db: DbDep, _: ReadKey) -> Response:
-    return json_response(_cache(request).get("plots", lambda: db.read(queries.plots)))
+    return json_response(_cache(request).get("plots", lambda: db.read(aggregates.plots)))
 
 
 @router.get("/environments", response_model=Page[EnvironmentRowView])
