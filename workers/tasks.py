@@ -23,6 +23,7 @@ from forager.pipeline.stages import (
     finish_stage,
     ingest_stage,
     tasks_stage,
+    traces_stage,
 )
 from forager.store.submissions import TERMINAL, SubmissionStore
 from workers.app import app
@@ -76,6 +77,7 @@ def generate_for_submission(self: Task, submission_id: int) -> None:
         return
     try:
         task_ids = tasks_stage(submission_id, settings)
+        traces_stage(submission_id, settings)
         jobs = episode_jobs(submission_id, settings, task_ids)
     except TRANSIENT:
         raise

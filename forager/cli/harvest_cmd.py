@@ -22,6 +22,8 @@ def harvest(
     max_task_episodes: Annotated[int, typer.Option(help="tasks that get episodes")] = 5,
     explore_episodes: Annotated[int, typer.Option(help="episodes with no task")] = 1,
     max_steps: Annotated[int, typer.Option(help="step limit per episode")] = 30,
+    traces: Annotated[bool, typer.Option(help="also collect execution traces of the test suite")] = False,
+    max_traces: Annotated[int, typer.Option(help="traces kept per environment")] = 2000,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Ingest, build, generate tasks and run explorer episodes; every step is stored."""
@@ -35,6 +37,8 @@ def harvest(
         max_task_episodes=max_task_episodes,
         explore_episodes=explore_episodes,
         max_steps=max_steps,
+        traces=traces,
+        max_traces=max_traces,
     )
     results: list[tuple[str, HarvestSummary | None, str | None]] = []
     for source in sources:
@@ -60,12 +64,13 @@ def harvest(
             "tasks",
             "episodes",
             "steps",
+            "traces",
             "note",
         ):
             t.add_column(col)
         for source, s, err in results:
             if s is None:
-                t.add_row(source, "[red]error[/]", "", "", "", "", "", "", (err or "")[:60])
+                t.add_row(source, "[red]error[/]", "", "", "", "", "", "", "", (err or "")[:60])
                 continue
             env = s.environment
             t.add_row(
@@ -77,6 +82,7 @@ def harvest(
                 ", ".join(f"{k} {v}" for k, v in sorted(s.tasks_by_family.items())) or "0",
                 ", ".join(f"{k} {v}" for k, v in sorted(s.episodes_by_exit.items())) or "0",
                 str(s.steps),
+                str(s.traces),
                 (s.error or (env.reason if env else "") or "")[:60],
             )
         out.print(t)

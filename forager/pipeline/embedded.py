@@ -18,6 +18,7 @@ from forager.pipeline.stages import (
     finish_stage,
     ingest_stage,
     tasks_stage,
+    traces_stage,
 )
 from forager.protocols import NullReporter, Reporter
 from forager.sources.spec import parse_source
@@ -25,6 +26,7 @@ from forager.store.environments import EnvironmentStore
 from forager.store.episodes import EpisodeStore
 from forager.store.submissions import SubmissionStore
 from forager.store.tasks import TaskStore
+from forager.traces.store import TraceStore
 
 
 class HarvestSummary(BaseModel):
@@ -33,6 +35,7 @@ class HarvestSummary(BaseModel):
     environment: EnvironmentSummary | None = None
     tasks_by_family: dict[str, int] = Field(default_factory=dict)
     episodes_by_exit: dict[str, int] = Field(default_factory=dict)
+    traces: int = 0
     steps: int = 0
     error: str | None = None
 
@@ -58,6 +61,7 @@ def harvest(
             subs.finish(sid, "failed", "the environment did not verify")
         else:
             task_ids = tasks_stage(sid, settings, reporter)
+            traces_stage(sid, settings, reporter)
             jobs = episode_jobs(sid, settings, task_ids)
             for i, job in enumerate(jobs, 1):
                 reporter.stage("episodes", f"{i}/{len(jobs)} (task {job.task_id or '-'}, seed {job.seed})")
@@ -79,6 +83,7 @@ def summarize(submission_id: int, settings: Settings, episode_ids: list[int] | N
             EnvironmentStore(settings.db_url).get(sub.environment_id)
         )
         summary.tasks_by_family = TaskStore(settings.db_url).count_by_family(sub.environment_id)
+        summary.traces = TraceStore(settings.db_url).count(sub.environment_id)
     episodes = EpisodeStore(settings.db_url)
     exits: Counter[str] = Counter()
     for eid in episode_ids or []:

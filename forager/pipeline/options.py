@@ -17,6 +17,8 @@ class HarvestOptions(BaseModel):
     episodes_per_task: int = Field(default=1, ge=0, le=16)
     max_task_episodes: int = Field(default=10, ge=0, le=10_000, description="tasks that get episodes")
     explore_episodes: int = Field(default=1, ge=0, le=16, description="episodes with no task")
+    traces: bool = Field(default=False, description="collect execution traces of the test suite")
+    max_traces: int = Field(default=2000, ge=1, le=100_000, description="traces kept per environment")
     max_steps: int = Field(default=30, ge=1, le=500)
     max_wall_s: float = Field(default=900.0, gt=0, le=24 * 3600)
     seed: int = 0

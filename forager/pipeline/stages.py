@@ -23,6 +23,9 @@ from forager.store.submissions import SubmissionStore
 from forager.store.tasks import TaskStore
 from forager.tasks.generate import GenerateOptions, generate_tasks
 from forager.tasks.history import HistoryOptions, generate_history_tasks
+from forager.traces.collect import CollectOptions, collect_traces
+from forager.traces.errors import TraceError
+from forager.traces.store import TraceStore
 
 
 class Cancelled(ForagerError):
@@ -145,6 +148,46 @@ def tasks_stage(submission_id: int, settings: Settings, reporter: Reporter | Non
     elif not done:
         subs.stage(submission_id, "tasks", "skipped")
     return [t.id for t in tasks.list(environment_id=sub.environment_id, limit=100_000)][: options.max_tasks]
+
+
+def traces_stage(submission_id: int, settings: Settings, reporter: Reporter | None = None) -> int:
+    """Collect execution traces of the environment's suite when the submission asks for them;
+    returns the environment's trace count. Traces are extra data: a failed collection is
+    recorded on the stage and the submission goes on."""
+    subs = SubmissionStore(settings.db_url)
+    sub = subs.get(submission_id)
+    options = _options(subs, submission_id)
+    assert sub.environment_id is not None, "build first"
+    traces = TraceStore(settings.db_url)
+    status = sub.progress.get("traces", {}).get("status")
+    if not options.traces or status in ("done", "failed"):
+        return traces.count(sub.environment_id)
+    _check(subs, submission_id)
+    existing = traces.count(sub.environment_id)
+    if existing:  # the environment was traced before (another submission of the same snapshot)
+        subs.stage(submission_id, "traces", "done", traces=existing, reused=True)
+        return existing
+    subs.stage(submission_id, "traces")
+    try:
+        report = collect_traces(
+            sub.environment_id,
+            settings,
+            reporter=reporter,
+            options=CollectOptions(max_traces=options.max_traces),
+        )
+    except TraceError as exc:
+        subs.stage(submission_id, "traces", "failed", reason=str(exc)[:500])
+        return 0
+    subs.stage(
+        submission_id,
+        "traces",
+        "done",
+        traces=report.traces_collected,
+        functions=report.functions,
+        bytes=report.bytes,
+        outcome_changes=len(report.outcome_changes),
+    )
+    return report.traces_collected
 
 
 def episode_jobs(submission_id: int, settings: Settings, task_ids: list[int]) -> list[EpisodeJob]:
