@@ -34,8 +34,16 @@ def _qualname(code):
     return getattr(code, "co_qualname", code.co_name)
 
 
+_relative = {}
+
+
 def _rel(filename):
-    return os.path.relpath(os.path.realpath(filename), _ROOT)
+    # Once per file, not per covered line: realpath costs syscalls, and a suite of 60k tests
+    # (packaging's) calls this for every line of every test.
+    rel = _relative.get(filename)
+    if rel is None:
+        rel = _relative[filename] = os.path.relpath(os.path.realpath(filename), _ROOT)
+    return rel
 
 
 # --- Python 3.12+: sys.monitoring -----------------------------------------------------
