@@ -21,6 +21,7 @@ from forager.sources.spec import parse_source
 from forager.store.environments import EnvironmentStore
 from forager.store.submissions import SubmissionStore
 from forager.store.tasks import TaskStore
+from forager.tasks.errors import TaskGenerationError
 from forager.tasks.generate import GenerateOptions, generate_tasks
 from forager.tasks.history import HistoryOptions, generate_history_tasks
 from forager.traces.collect import CollectOptions, collect_traces
@@ -116,16 +117,24 @@ def tasks_stage(submission_id: int, settings: Settings, reporter: Reporter | Non
     options = _options(subs, submission_id)
     assert sub.environment_id is not None, "build first"
     tasks = TaskStore(settings.db_url)
-    done = sub.progress.get("tasks", {}).get("status") == "done"
+    done = sub.progress.get("tasks", {}).get("status") in ("done", "failed")
     if not done and options.max_tasks > 0:
         _check(subs, submission_id)
         subs.stage(submission_id, "tasks")
-        report = generate_tasks(
-            sub.environment_id,
-            settings,
-            GenerateOptions(max_tasks=options.max_tasks, families=options.task_families, seed=options.seed),
-            reporter,
-        )
+        try:
+            report = generate_tasks(
+                sub.environment_id,
+                settings,
+                GenerateOptions(
+                    max_tasks=options.max_tasks, families=options.task_families, seed=options.seed
+                ),
+                reporter,
+            )
+        except TaskGenerationError as exc:
+            # No tasks for this environment (e.g. no test-to-code map): episodes without a
+            # task can still run in it.
+            subs.stage(submission_id, "tasks", "failed", reason=str(exc)[:500])
+            return []
         history = 0
         if options.history_tasks:
             history = len(

@@ -12,13 +12,17 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import delete, select
 
+from forager.agent.tools import suite_of
 from forager.config import Settings
 from forager.store.db import session_scope
 from forager.store.models import EnvironmentRow, FunctionCoverageRow
+from forager.tasks.errors import TaskGenerationError
 from forager.validate.container_run import run_in_container
 from forager.validate.suite import REPORT_PATH, test_command
 
 COVER_OUT = "/tmp/forager-coverage.jsonl"
+# Big enough for a suite of 60k tests (packaging's); the map is read into memory once.
+MAX_COVERAGE_BYTES = 512 * 1024 * 1024
 MAX_TESTS_PER_FUNCTION = 500  # beyond this a function is a hub (helpers, __init__): keep a sample
 
 
@@ -61,11 +65,9 @@ def collect_coverage(
     """Run the suite under the collector; keep only tests that passed (stably) in the baseline."""
     if not env.image_tag:
         return []
-    framework = env.test_framework or "pytest"
-    paths = list(env.profile.get("test_paths", []))
-    args = list(env.profile.get("pytest_args", []))
-    cmd = test_command(framework, paths, args)
-    if framework == "pytest":
+    spec = suite_of(env)  # exactly as validation ran the suite
+    cmd = test_command(spec.framework, spec.paths, spec.args)
+    if spec.framework == "pytest":
         cmd = [*cmd[:3], "-p", "forager_coverage", *cmd[3:]]
     out = run_in_container(
         env.image_tag,
@@ -75,7 +77,14 @@ def collect_coverage(
         fetch=[COVER_OUT],
         env={"FORAGER_REPORT": REPORT_PATH, "FORAGER_COVER_OUT": COVER_OUT, "FORAGER_COVER_ROOT": "/repo"},
         kind="coverage",
+        max_fetch_bytes=MAX_COVERAGE_BYTES,
     )
+    if COVER_OUT not in out.files:
+        why = "it ran out of time" if out.timed_out else f"exit code {out.exit_code}"
+        raise TaskGenerationError(
+            f"the coverage run of environment {env.id} left no test-to-code map ({why}, or the map "
+            f"was over {MAX_COVERAGE_BYTES // 2**20} MB):\n{out.log_tail[-1500:]}"
+        )
     ok = set(passing)
     result = []
     for cov in parse_coverage(out.files.get(COVER_OUT, b"")).values():

@@ -15,12 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from forager.agent.tools import suite_of
 from forager.config import Settings
-from forager.errors import ForagerError
 from forager.protocols import NullReporter, Reporter
 from forager.store.environments import EnvironmentStore
 from forager.store.models import TaskRow
 from forager.store.tasks import TaskStore
 from forager.tasks.coverage import FunctionCoverage, collect_coverage, store_coverage
+from forager.tasks.errors import TaskGenerationError
 from forager.tasks.mutations import (
     FAMILIES,
     Mutation,
@@ -32,10 +32,6 @@ from forager.tasks.mutations import (
 )
 from forager.tasks.prove import Candidate, Proof, prove
 from forager.tasks.statements import mutate_fix_statement
-
-
-class TaskGenerationError(ForagerError):
-    """Tasks cannot be generated for this environment."""
 
 
 class GenerateOptions(BaseModel):

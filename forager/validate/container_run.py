@@ -66,6 +66,7 @@ def run_in_container(
     env: dict[str, str] | None = None,
     workdir: str = "/repo",
     kind: str = "validation",
+    max_fetch_bytes: int = MAX_REPORT_BYTES,
 ) -> RunOutput:
     """Create, inject runners, start, wait (kill at the limit), collect files, remove."""
     client = get_docker()
@@ -101,7 +102,7 @@ def run_in_container(
             container.wait(timeout=60)
         seconds = time.monotonic() - start
         log = container.logs(tail=400)[-MAX_LOG_BYTES:].decode("utf-8", "replace")
-        files = {path: _fetch(container, path) for path in fetch}
+        files = {path: _fetch(container, path, max_fetch_bytes) for path in fetch}
         return RunOutput(
             exit_code, timed_out, seconds, log, {k: v for k, v in files.items() if v is not None}
         )
@@ -115,12 +116,12 @@ def run_in_container(
                 container.remove(force=True)
 
 
-def _fetch(container: Container, path: str) -> bytes | None:
+def _fetch(container: Container, path: str, max_bytes: int) -> bytes | None:
     try:
         stream, stat = container.get_archive(path)
     except docker.errors.NotFound:
         return None
-    if stat.get("size", 0) > MAX_REPORT_BYTES:
+    if stat.get("size", 0) > max_bytes:
         return None
     buf = io.BytesIO(b"".join(stream))
     with tarfile.open(fileobj=buf) as tar:

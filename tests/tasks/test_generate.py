@@ -13,6 +13,7 @@ from forager.envs.harvest import build_from_source
 from forager.store.environments import EnvironmentStore
 from forager.store.tasks import TaskStore
 from forager.tasks.coverage import load_coverage
+from forager.tasks.errors import TaskGenerationError
 from forager.tasks.generate import GenerateOptions, generate_tasks
 from forager.tasks.history import generate_history_tasks
 from forager.tasks.prove import Candidate, SandboxProvider, _proving_spec, prove
@@ -202,3 +203,12 @@ def test_proving_stops_once_a_mutant_can_only_break_everything() -> None:
     assert small.args[-1] == "--maxfail=11"  # never fewer than BREAKS_EVERYTHING_MIN + 1
     unit = _proving_spec(SuiteSpec(framework="unittest"), Candidate("c", "", tests), set(tests))
     assert unit.args == [] and unit.bytecode_cache
+
+
+def test_a_missing_test_to_code_map_is_an_error_not_zero_tasks(
+    settings: Settings, calc_env: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # packaging's 60k-test map once outgrew the fetch limit and the project silently got no tasks.
+    monkeypatch.setattr("forager.tasks.coverage.MAX_COVERAGE_BYTES", 10)
+    with pytest.raises(TaskGenerationError, match="left no test-to-code map"):
+        generate_tasks(calc_env, settings, GenerateOptions(max_tasks=1, max_candidates=1))

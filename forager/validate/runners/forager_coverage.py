@@ -4,7 +4,8 @@ of their lines run. Stdlib only, Python 3.9+; loaded with `-p forager_coverage`.
 On Python 3.12+ it uses sys.monitoring: a function's start is recorded once per test (the
 event is disabled after it fires, and re-armed when the next test starts), so the cost is
 near zero. Before 3.12 a global `sys.settrace` hook sees every call and traces lines only in
-repository frames. Output: one JSON line per test.
+repository frames. Output: one JSON line per test, with the functions it called and the lines
+that no earlier test of this process ran (the map needs only their union).
 """
 
 import json
@@ -18,6 +19,7 @@ _EXCLUDE = ("site-packages", "dist-packages", "/.venv/", "/venv/", "/opt/forager
 _TOOL_ID = 3  # sys.monitoring tool slot (0-5 are free for anyone; 3 is unlikely taken)
 
 _current = {"functions": set(), "lines": set()}
+_seen_lines = set()
 _wanted = {}
 
 
@@ -108,9 +110,14 @@ def end(test_id):
         sys.settrace(None)
         threading.settrace(None)
     functions = sorted({(_rel(f), line, name) for f, line, name in _current["functions"]})
+    # Lines only count as a union over the run: each is written by the first test that runs
+    # it, which keeps the map small for suites of many tests over the same code.
     lines = {}
     for f, line in _current["lines"]:
-        lines.setdefault(_rel(f), set()).add(line)
+        key = (f, line)
+        if key not in _seen_lines:
+            _seen_lines.add(key)
+            lines.setdefault(_rel(f), set()).add(line)
     rec = {"test": test_id, "functions": functions, "lines": {k: sorted(v) for k, v in lines.items()}}
     with open(_OUT, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(rec) + "\n")
