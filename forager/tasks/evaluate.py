@@ -32,6 +32,12 @@ class Evaluation:
     results: list[TestResult]
 
 
+def task_test_order(fail_to_pass: list[str], pass_to_pass: list[str]) -> list[str]:
+    """The one order in which a task's tests run: when it is proven, rechecked and evaluated.
+    Tests that share state can pass or fail by their order, so it must never change."""
+    return sorted({*fail_to_pass, *pass_to_pass})
+
+
 def git(shell: Shell, args: str, timeout_s: float = 60) -> tuple[int | None, str]:
     res = shell.run(
         f"cd {REPO} && git -c user.name=forager -c user.email=forager@localhost {args}", timeout_s
@@ -87,7 +93,7 @@ def evaluate_in(
     if not applied:
         return Evaluation(FAIL_REWARD if sim < PARTIAL_THRESHOLD else 0.5 * sim, False, False, sim, [])
     box = ToolBox(shell, limits or Limits(command_timeout_s=600), tests)
-    wanted = fail_to_pass + pass_to_pass
+    wanted = task_test_order(fail_to_pass, pass_to_pass)
     outcomes, _, _ = box.run_tests(wanted)
     got = {o.test_id: o.outcome for o in outcomes}
     results = [TestResult(test_id=t, outcome=got.get(t, "missing"), expected="passed") for t in wanted]

@@ -19,8 +19,9 @@ from forager.protocols import NullReporter, Reporter
 from forager.store.environments import EnvironmentStore
 from forager.store.models import TaskRow
 from forager.store.tasks import TaskStore
-from forager.tasks.coverage import FunctionCoverage, collect_coverage, store_coverage
+from forager.tasks.coverage import FunctionCoverage, collect_coverage, load_coverage, store_coverage
 from forager.tasks.errors import TaskGenerationError
+from forager.tasks.evaluate import task_test_order
 from forager.tasks.mutations import (
     FAMILIES,
     Mutation,
@@ -44,6 +45,7 @@ class GenerateOptions(BaseModel):
     max_per_function: int = 4
     max_per_file: int = 60
     tests_per_candidate: int = Field(default=40, ge=1, description="covering tests run per candidate")
+    reuse_coverage: bool = Field(default=True, description="use the stored test-to-code map if any")
     seed: int = 0
 
 
@@ -62,8 +64,10 @@ class GenerationReport(BaseModel):
 
 
 def _tests_for(cov: FunctionCoverage, durations: dict[str, float], limit: int) -> list[str]:
-    # The fastest covering tests first: they prove as well and keep a candidate's run short.
-    return sorted(cov.tests, key=lambda t: (durations.get(t, 1.0), t))[:limit]
+    # The fastest covering tests: they prove as well and keep a candidate's run short. They
+    # run in the order its recheck and evaluation will use (tests may depend on their order).
+    fastest = sorted(cov.tests, key=lambda t: (durations.get(t, 1.0), t))[:limit]
+    return task_test_order(fastest, [])
 
 
 def generate_tasks(
@@ -82,9 +86,12 @@ def generate_tasks(
     durations = {r.test_id: r.duration_s for r in results}
     report = GenerationReport(environment_id=env_id)
 
-    reporter.stage("coverage", f"{len(passing)} passing tests")
     c0 = time.monotonic()
-    covered = collect_coverage(env, settings, passing)
+    # An environment never changes, so neither does its map: a later generation reuses it.
+    covered = load_coverage(settings.db_url, env_id) if options.reuse_coverage else []
+    if not covered:
+        reporter.stage("coverage", f"{len(passing)} passing tests")
+        covered = collect_coverage(env, settings, passing)
     report.coverage_s = round(time.monotonic() - c0, 2)
     report.functions_covered = len(covered)
     spans: dict[tuple[str, int], tuple[int, int]] = {}
@@ -120,6 +127,19 @@ def generate_tasks(
         if per_file[m.file] < options.max_per_file and len(chosen) < options.max_candidates:
             per_file[m.file] += 1
             chosen.append(m)
+    # The caps spread a big project's candidates; a small one (a module of a dozen functions)
+    # would get few: it is filled up under looser caps, still spread by the same sampler.
+    taken = {m.id for m in chosen}
+    for factor in (4, 16):
+        if len(chosen) >= options.max_candidates:
+            break
+        looser = sample_mutations(
+            mutations, per_family * factor, options.max_per_function * factor, options.seed
+        )
+        for m in looser:
+            if m.id not in taken and len(chosen) < options.max_candidates:
+                taken.add(m.id)
+                chosen.append(m)
     if not chosen:
         report.seconds = round(time.monotonic() - t0, 2)
         return report

@@ -9,6 +9,7 @@ from forager.agent.tools import suite_of
 from forager.config import Settings
 from forager.store.environments import EnvironmentStore
 from forager.store.models import TaskRow
+from forager.tasks.evaluate import task_test_order
 from forager.tasks.prove import Candidate, prove
 
 
@@ -32,7 +33,7 @@ def recheck_tasks(tasks: list[TaskRow], settings: Settings) -> list[Recheck]:
     tests = suite_of(env)
     cands: list[Candidate] = []
     for t in tasks:
-        wanted = list(t.fail_to_pass) + list(t.pass_to_pass)
+        wanted = task_test_order(list(t.fail_to_pass), list(t.pass_to_pass))
         cands.append(Candidate(f"{t.id}:bug", t.bug_patch, wanted))
         cands.append(Candidate(f"{t.id}:gold", t.bug_patch, wanted, then_patch=t.fix_patch))
     passing = {x for t in tasks for x in (*t.fail_to_pass, *t.pass_to_pass)}

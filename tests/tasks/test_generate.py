@@ -12,9 +12,10 @@ from forager.config import Settings
 from forager.envs.harvest import build_from_source
 from forager.store.environments import EnvironmentStore
 from forager.store.tasks import TaskStore
-from forager.tasks.coverage import load_coverage
+from forager.tasks.coverage import FunctionCoverage, load_coverage
 from forager.tasks.errors import TaskGenerationError
-from forager.tasks.generate import GenerateOptions, generate_tasks
+from forager.tasks.evaluate import task_test_order
+from forager.tasks.generate import GenerateOptions, _tests_for, generate_tasks
 from forager.tasks.history import generate_history_tasks
 from forager.tasks.prove import Candidate, SandboxProvider, _proving_spec, prove
 from forager.tasks.recheck import recheck_tasks
@@ -211,4 +212,14 @@ def test_a_missing_test_to_code_map_is_an_error_not_zero_tasks(
     # packaging's 60k-test map once outgrew the fetch limit and the project silently got no tasks.
     monkeypatch.setattr("forager.tasks.coverage.MAX_COVERAGE_BYTES", 10)
     with pytest.raises(TaskGenerationError, match="left no test-to-code map"):
-        generate_tasks(calc_env, settings, GenerateOptions(max_tasks=1, max_candidates=1))
+        generate_tasks(
+            calc_env, settings, GenerateOptions(max_tasks=1, max_candidates=1, reuse_coverage=False)
+        )
+
+
+def test_a_candidates_tests_run_in_the_order_its_recheck_and_evaluation_use() -> None:
+    # wrapt's lru_cache tests share a cache: in another order other tests fail.
+    cov = FunctionCoverage("pkg/m.py", "f", 1, tests={"t::c", "t::a", "t::b", "t::slow"})
+    durations = {"t::a": 0.3, "t::b": 0.1, "t::c": 0.2, "t::slow": 9.0}
+    assert _tests_for(cov, durations, 3) == ["t::a", "t::b", "t::c"]  # the 3 fastest, in id order
+    assert task_test_order(["t::c"], ["t::b", "t::a"]) == ["t::a", "t::b", "t::c"]
