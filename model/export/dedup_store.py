@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -9,14 +10,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from model.errors import ExportError
+from model.export.minhash import U32
 from model.export.near_dedup import NearDuplicateIndex
 
 DEDUP_FILE = "dedup.parquet"
 
 
-def write_signatures(path: Path, index: NearDuplicateIndex) -> None:
-    kept = sorted(index.kept, key=lambda k: (k[0], k[1]))  # by repo: row-group stats can prune
-    width = index.num_perm * 4
+def write_signatures(path: Path, kept: Sequence[tuple[str, int, U32]], num_perm: int) -> None:
+    """The (repository, episode id, signature) of kept episodes, sorted by repository and id."""
+    kept = sorted(kept, key=lambda k: (k[0], k[1]))  # by repo: row-group stats can prune
+    width = num_perm * 4
     table = pa.table(
         {
             "repo": pa.array([k[0] for k in kept], type=pa.string()),

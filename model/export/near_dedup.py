@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from model.export.lsh import BandedLSH, CandidateIndex, lsh_params
+from model.export.lsh import BandedLSH, CandidateIndex, band_keys, lsh_params
 from model.export.minhash import U32, U64, ShingleBatch, estimate_jaccard, exact_jaccard
 
 IndexFactory = Callable[[int, int, int], CandidateIndex]  # (num_perm, bands, rows)
@@ -24,6 +25,12 @@ class _RepoIndex:
     lsh: CandidateIndex
     signatures: dict[int, U32] = field(default_factory=dict)
     shingles: dict[int, U64] = field(default_factory=dict)
+
+
+class Sketch(NamedTuple):
+    shingles: U64
+    signature: U32
+    band_keys: list[bytes]
 
 
 @dataclass(frozen=True)
@@ -67,16 +74,19 @@ class NearDuplicateIndex:
             self._repos[repo] = index
         return index
 
-    def sketch(self, actions_texts: Sequence[str]) -> list[tuple[U64, U32]]:
-        """Shingles and signature of each text (one batch: see ShingleBatch)."""
+    def sketch(self, actions_texts: Sequence[str]) -> list[Sketch]:
+        """Shingles, signature and LSH band keys of each text (one batch: see ShingleBatch)."""
         batch = ShingleBatch(actions_texts, self.shingle_words)
         sigs = batch.signatures(self.num_perm)
-        return [(batch.shingles(i), sigs[i]) for i in range(len(actions_texts))]
+        keys = band_keys(sigs, self.bands, self.rows)
+        return [Sketch(batch.shingles(i), sigs[i], keys[i]) for i in range(len(actions_texts))]
 
-    def check_and_add(self, repo: str, episode_id: int, shingles: U64, sig: U32) -> DedupVerdict:
+    def check_and_add(
+        self, repo: str, episode_id: int, shingles: U64, sig: U32, keys: list[bytes] | None = None
+    ) -> DedupVerdict:
         """Keep (and index) the episode unless it is a near-copy of one kept before."""
         index = self._repo(repo)
-        for other in sorted(index.lsh.query(sig)):
+        for other in sorted(index.lsh.query(sig, keys)):
             other_shingles = index.shingles.get(other)
             if other_shingles is not None:
                 j = exact_jaccard(shingles, other_shingles)
@@ -84,7 +94,7 @@ class NearDuplicateIndex:
                 j = estimate_jaccard(sig, index.signatures[other])
             if j >= self.threshold:
                 return DedupVerdict(kept=False, duplicate_of=other, jaccard=j)
-        index.lsh.insert(episode_id, sig)
+        index.lsh.insert(episode_id, sig, keys)
         index.signatures[episode_id] = sig
         if self.memory_used + shingles.nbytes <= self.memory_budget:
             index.shingles[episode_id] = shingles.copy()  # not a view that pins its whole batch

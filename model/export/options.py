@@ -87,6 +87,12 @@ class ExportOptions(BaseModel):
     max_episodes: int | None = Field(
         default=None, ge=1, description="stop after this many new episodes (the rest waits for the next run)"
     )
+    workers: int | None = Field(
+        default=None,
+        ge=1,
+        description="processes for a PostgreSQL export, each owning whole repositories (None: one per "
+        "two CPUs, at most 8); SQLite exports run in one. Changes shard boundaries, never the documents",
+    )
 
     @field_validator("exit_statuses", "policy_kinds")
     @classmethod

@@ -28,7 +28,7 @@ class TemplatePrompts:
         return _system()
 
     def task(self, record: EpisodeRecord) -> str:
-        command = shlex.join(str(a) for a in record.test_command) if record.test_command else "pytest"
+        command = _command(tuple(str(a) for a in record.test_command)) if record.test_command else "pytest"
         return _task(
             record.repo_name, record.python_version or "3", command, record.problem_statement or None
         )
@@ -37,6 +37,11 @@ class TemplatePrompts:
 @lru_cache(maxsize=1)
 def _system() -> str:
     return system_prompt()
+
+
+@lru_cache(maxsize=1024)
+def _command(args: tuple[str, ...]) -> str:
+    return shlex.join(args)
 
 
 @lru_cache(maxsize=4096)

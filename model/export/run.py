@@ -5,13 +5,15 @@ Plain function (no Celery, no CLI): the worker task and `forager export run` bot
 
 from __future__ import annotations
 
+import gc
 import shutil
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pyarrow as pa
+from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
 
 from forager.config import Settings
@@ -19,43 +21,41 @@ from forager.store.db import session_scope
 from model.errors import ExportError
 from model.export.decontamination import RepoMatcher, read_repo_list
 from model.export.dedup_store import DEDUP_FILE, load_signatures, write_signatures
-from model.export.documents import DOCUMENT_FORMAT, build_messages, encode_document, observation_masks
+from model.export.documents import DOCUMENT_FORMAT
 from model.export.filters import EpisodeFilter
 from model.export.layout import ExportDir
-from model.export.manifest import MANIFEST_NAME, ExportCounts, ExportManifest, ShardInfo, Watermark
+from model.export.manifest import MANIFEST_NAME, ExportCounts, ExportManifest, Watermark
 from model.export.near_dedup import NearDuplicateIndex
 from model.export.options import ExportOptions
+from model.export.parallel import WorkerPool, WorkerProgress, merge_shards, worker_count
+from model.export.partition import EPISODE_SCHEMA, PartitionResult, PartitionWriter, prepare_batch
 from model.export.prefetch import Prefetcher
 from model.export.progress import ExportProgress, ProgressSink
 from model.export.prompts import PromptSource, TemplatePrompts
 from model.export.repos import repo_key
-from model.export.shards import MESSAGE_TYPE, SplitShards
-from model.export.splits import TRAIN, VALIDATION, split_of
 from model.export.store_reader import EpisodeReader, EpisodeRecord, begin_snapshot
-
-EPISODE_SCHEMA = pa.schema(
-    [
-        pa.field("format", pa.string()),
-        pa.field("episode_id", pa.int64(), nullable=False),
-        pa.field("repo", pa.string(), nullable=False),
-        pa.field("source", pa.string(), nullable=False),
-        pa.field("split", pa.string(), nullable=False),
-        pa.field("environment_id", pa.int64(), nullable=False),
-        pa.field("task_id", pa.int64()),
-        pa.field("task_kind", pa.string()),
-        pa.field("task_family", pa.string()),
-        pa.field("policy_kind", pa.string()),
-        pa.field("policy_model", pa.string()),
-        pa.field("exit_status", pa.string()),
-        pa.field("reward", pa.float64()),
-        pa.field("steps", pa.int32(), nullable=False),
-        pa.field("content_sha256", pa.string(), nullable=False),
-        pa.field("messages", pa.list_(pa.field("item", MESSAGE_TYPE, nullable=False)), nullable=False),
-    ]
-)
 
 # (the batch, each episode with the reason it is dropped or None, steps read for the batch)
 _Batch = tuple[list[EpisodeRecord], list[tuple[EpisodeRecord, str | None]], int]
+
+__all__ = ["EPISODE_SCHEMA", "resolve_options", "run_export", "store_label"]
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while the export runs (and in its forked workers).
+
+    An export holds hundreds of thousands of live strings, lists and dicts per batch, none in
+    reference cycles (they are freed by reference counting); the collector walked them all,
+    again and again, for about a tenth of the export's time.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def resolve_options(options: ExportOptions) -> ExportOptions:
@@ -124,46 +124,62 @@ def _export(
     t0 = time.monotonic()
     created = datetime.now(UTC)
     since = previous.watermark if previous and previous.watermark else Watermark()
-    builder = _DocumentWriter(staging, options, sequence, prompts or TemplatePrompts())
-    if builder.dedup is not None:
+    prompts = prompts or TemplatePrompts()
+    matcher = (
+        RepoMatcher(options.decontamination_repos, options.decontaminate_forks)
+        if options.decontaminate
+        else None
+    )
+    keep = EpisodeFilter(options, matcher)
+    dedup = (
+        NearDuplicateIndex(
+            options.dedup_threshold,
+            options.dedup_num_perm,
+            options.dedup_shingle_words,
+            options.dedup_memory_mb,
+        )
+        if options.dedup
+        else None
+    )
+    if dedup is not None:
         for path, m in out.manifests("episodes"):
             if m.dedup_file:
-                load_signatures(path / m.dedup_file, builder.dedup)
-    state = ExportProgress()
-    try:
-        with session_scope(settings.db_url) as session:
-            reader = EpisodeReader(
-                begin_snapshot(session), since, options.batch_episodes, options.max_episodes
+                load_signatures(path / m.dedup_file, dedup)
+    tally = _Tally(progress, t0)
+    with paused_gc(), session_scope(settings.db_url) as session:
+        conn = begin_snapshot(session)
+        reader = EpisodeReader(conn, since, options.batch_episodes, options.max_episodes)
+        workers = worker_count(options, conn.dialect.name)
+        if workers > 1:
+            results = _export_parallel(
+                conn, settings, reader, keep, tally, workers, staging, options, sequence, prompts, dedup
             )
-            with Prefetcher(_read(reader, builder.filter, builder.dedup, options)) as batches:
-                for batch, verdicts, steps_read in batches:
-                    builder.counts.considered += len(batch)
-                    builder.counts.steps_read += steps_read
-                    for record, reason in verdicts:
-                        builder.add(record, reason)
-                    if progress is not None:
-                        c = builder.counts
-                        state.considered, state.exported, state.steps_read = (
-                            c.considered,
-                            c.exported,
-                            c.steps_read,
-                        )
-                        state.last_episode_id, state.elapsed_s = batch[-1].id, time.monotonic() - t0
-                        state.dropped = dict(builder.dropped)
-                        progress.update(state)
-            watermark = reader.next_watermark()
-        shards = builder.close()
-    except BaseException:
-        builder.abort()
-        raise
+            shards = merge_shards(staging, results)
+        else:
+            result = _export_inline(reader, keep, tally, staging, options, sequence, prompts, dedup)
+            results, shards = [result], result.shards
+        watermark = reader.next_watermark()
     dedup_file = None
-    if builder.dedup is not None and builder.dedup.kept:
-        write_signatures(staging / DEDUP_FILE, builder.dedup)
+    kept = [k for r in results for k in r.kept]
+    if dedup is not None and kept:
+        write_signatures(staging / DEDUP_FILE, kept, dedup.num_perm)
         dedup_file = DEDUP_FILE
-    counts = builder.counts
-    counts.dropped = dict(sorted(builder.dropped.items()))
-    counts.repositories = len(builder.repos)
-    counts.by_split = {split: n for split, n in builder.by_split.items() if n}
+    counts = ExportCounts(considered=tally.considered, steps_read=tally.steps_read)
+    dropped = dict(tally.dropped)
+    by_split: dict[str, int] = {}
+    repos: set[str] = set()
+    for r in results:
+        counts.exported += r.exported
+        counts.steps_exported += r.steps_exported
+        counts.messages += r.messages
+        for reason, n in r.dropped.items():
+            dropped[reason] = dropped.get(reason, 0) + n
+        for split, n in r.by_split.items():
+            by_split[split] = by_split.get(split, 0) + n
+        repos |= r.repos
+    counts.dropped = dict(sorted(dropped.items()))
+    counts.repositories = len(repos)
+    counts.by_split = {split: n for split, n in by_split.items() if n}
     return ExportManifest(
         kind="episodes",
         document_format=DOCUMENT_FORMAT,
@@ -182,126 +198,112 @@ def _export(
     )
 
 
-def _read(
-    reader: EpisodeReader, keep: EpisodeFilter, dedup: NearDuplicateIndex | None, options: ExportOptions
-) -> Iterator[_Batch]:
-    """Runs in the prefetch thread: episodes, the filters that need no steps, the steps of the
-    survivors (one query per batch), then the numpy work per batch (masks, MinHash), which
-    releases the GIL and so overlaps with the formatting of the previous batch."""
-    for batch in reader.batches():
-        verdicts = [(record, keep.reason(record)) for record in batch]
-        survivors = [record for record, reason in verdicts if reason is None]
-        steps = reader.attach_steps(survivors)
-        masks = observation_masks(
-            [r.id for r in survivors],
-            [len(r.observations) for r in survivors],
-            options.observation_mask_fraction,
-            options.mask_seed,
-        )
-        for record, mask in zip(survivors, masks, strict=True):
-            record.observation_loss = mask
-        if dedup is not None:
-            for record, (shingles, sig) in zip(
-                survivors, dedup.sketch(["\n".join(r.actions) for r in survivors]), strict=True
-            ):
-                record.shingles, record.signature = shingles, sig
-        yield batch, verdicts, steps
+class _Tally:
+    """Counts the coordinator sees (episodes read, filtered, steps read) and the progress sink."""
 
-
-class _DocumentWriter:
-    """Hygiene and formatting of one export: filters, dedup, split, document, shards."""
-
-    def __init__(self, staging: Path, options: ExportOptions, sequence: int, prompts: PromptSource) -> None:
-        self.options = options
-        self.prompts = prompts
-        self.system = prompts.system() if options.include_system_prompt else None
-        matcher = (
-            RepoMatcher(options.decontamination_repos, options.decontaminate_forks)
-            if options.decontaminate
-            else None
-        )
-        self.filter = EpisodeFilter(options, matcher)
-        self.dedup = (
-            NearDuplicateIndex(
-                options.dedup_threshold,
-                options.dedup_num_perm,
-                options.dedup_shingle_words,
-                options.dedup_memory_mb,
-            )
-            if options.dedup
-            else None
-        )
-        metadata = {"forager.document_format": DOCUMENT_FORMAT, "forager.export_sequence": str(sequence)}
-        self.shards = {
-            split: SplitShards(
-                staging,
-                split,
-                list(options.formats),
-                EPISODE_SCHEMA,
-                metadata,
-                options.shard_max_documents,
-                options.shard_max_bytes,
-                options.parquet_row_group_documents,
-                options.zstd_level,
-            )
-            for split in (TRAIN, VALIDATION)
-        }
-        self.counts = ExportCounts()
+    def __init__(self, sink: ProgressSink | None, t0: float) -> None:
+        self.sink = sink
+        self.t0 = t0
+        self.considered = 0
+        self.steps_read = 0
         self.dropped: dict[str, int] = {}
-        self.by_split = {TRAIN: 0, VALIDATION: 0}
-        self.repos: set[str] = set()
+        self.state = ExportProgress()
 
-    def add(self, record: EpisodeRecord, reason: str | None) -> None:
-        options = self.options
-        if reason is None and self.filter.too_short(record):
-            reason = "min_steps"
-        repo = repo_key(record.source)
-        if reason is None and self.dedup is not None and not self._kept_by_dedup(repo, record):
-            reason = "near_duplicate"
-        if reason is not None:
-            self.dropped[reason] = self.dropped.get(reason, 0) + 1
+    def drop(self, reason: str) -> None:
+        self.dropped[reason] = self.dropped.get(reason, 0) + 1
+
+    def report(self, exported: int, dropped: dict[str, int], last_episode_id: int) -> None:
+        if self.sink is None:
             return
-        split = split_of(repo, options.validation_fraction, options.split_seed)
-        n = len(record.actions)
-        messages = build_messages(
-            self.system,
-            self.prompts.task(record),
-            record.actions,
-            record.observations,
-            record.observation_loss,
-        )
-        doc = {
-            "format": DOCUMENT_FORMAT,
-            "episode_id": record.id,
-            "repo": repo,
-            "source": record.source,
-            "split": split,
-            "environment_id": record.environment_id,
-            "task_id": record.task_id,
-            "task_kind": record.task_kind,
-            "task_family": record.task_family,
-            "policy_kind": record.policy_kind,
-            "policy_model": record.policy_model,
-            "exit_status": record.exit_status,
-            "reward": record.reward,
-            "steps": n,
-        }
-        line, doc["content_sha256"] = encode_document(doc, messages)
-        doc["messages"] = messages
-        self.shards[split].write(doc, line, n)
-        self.counts.exported += 1
-        self.counts.steps_exported += n
-        self.counts.messages += len(messages)
-        self.by_split[split] += 1
-        self.repos.add(repo)
+        state = self.state
+        state.considered, state.steps_read = self.considered, self.steps_read
+        state.exported, state.last_episode_id = exported, max(state.last_episode_id, last_episode_id)
+        state.elapsed_s = time.monotonic() - self.t0
+        merged = dict(self.dropped)
+        for reason, n in dropped.items():
+            merged[reason] = merged.get(reason, 0) + n
+        state.dropped = merged
+        self.sink.update(state)
 
-    def _kept_by_dedup(self, repo: str, record: EpisodeRecord) -> bool:
-        assert self.dedup is not None and record.shingles is not None and record.signature is not None
-        return self.dedup.check_and_add(repo, record.id, record.shingles, record.signature).kept
 
-    def close(self) -> list[ShardInfo]:
-        return [info for split in (TRAIN, VALIDATION) for info in self.shards[split].close()]
+def _export_inline(
+    reader: EpisodeReader,
+    keep: EpisodeFilter,
+    tally: _Tally,
+    staging: Path,
+    options: ExportOptions,
+    sequence: int,
+    prompts: PromptSource,
+    dedup: NearDuplicateIndex | None,
+) -> PartitionResult:
+    """One partition in this process: the store reads (and the numpy work per batch) run a
+    batch ahead in a thread, the documents and shards in this one."""
 
-    def abort(self) -> None:
-        for shards in self.shards.values():
-            shards.abort()
+    def read() -> Iterator[_Batch]:
+        for batch in reader.batches():
+            verdicts = [(record, keep.reason(record)) for record in batch]
+            survivors = [record for record, reason in verdicts if reason is None]
+            steps = prepare_batch(survivors, reader.step_rows, options, dedup)
+            yield batch, verdicts, steps
+
+    writer = PartitionWriter(staging, options, sequence, prompts, dedup)
+    try:
+        with Prefetcher(read()) as batches:
+            for batch, verdicts, steps_read in batches:
+                tally.considered += len(batch)
+                tally.steps_read += steps_read
+                for record, reason in verdicts:
+                    if reason is None:
+                        writer.add(record)
+                    else:
+                        tally.drop(reason)
+                tally.report(writer.result.exported, writer.result.dropped, batch[-1].id)
+        return writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+
+
+def _export_parallel(
+    conn: Connection,
+    settings: Settings,
+    reader: EpisodeReader,
+    keep: EpisodeFilter,
+    tally: _Tally,
+    workers: int,
+    staging: Path,
+    options: ExportOptions,
+    sequence: int,
+    prompts: PromptSource,
+    dedup: NearDuplicateIndex | None,
+) -> list[PartitionResult]:
+    """Worker processes in this transaction's snapshot (see model.export.parallel)."""
+    snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
+    conninfo = make_url(settings.db_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    exported = 0
+    worker_dropped: dict[str, int] = {}
+
+    def on_progress(p: WorkerProgress) -> None:
+        nonlocal exported
+        tally.steps_read += p.steps_read
+        exported += p.exported
+        tally.report(exported, worker_dropped, p.last_episode_id)
+
+    pool = WorkerPool(workers, conninfo, str(snapshot), staging, options, sequence, prompts, dedup)
+    try:
+        for batch in reader.batches():
+            tally.considered += len(batch)
+            parts: list[list[EpisodeRecord]] = [[] for _ in range(workers)]
+            for record in batch:
+                reason = keep.reason(record)
+                if reason is not None:
+                    tally.drop(reason)
+                else:
+                    parts[pool.assign(repo_key(record.source))].append(record)
+            for k, part in enumerate(parts):
+                if part:
+                    pool.send(k, part, on_progress)
+        return pool.finish(on_progress)
+    except BaseException:
+        pool.terminate()
+        raise

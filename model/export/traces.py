@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,7 +23,7 @@ from model.export.layout import ExportDir
 from model.export.manifest import MANIFEST_NAME, ExportCounts, ExportManifest, ShardInfo, Watermark
 from model.export.options import ALL_FORMATS, ShardFormat
 from model.export.repos import repo_key
-from model.export.shards import MESSAGE_TYPE, SplitShards
+from model.export.shards import MESSAGE_TYPE, DocumentParts, SplitShards
 from model.export.splits import TRAIN, VALIDATION, split_of
 
 TRACE_SCHEMA = pa.schema(
@@ -92,11 +93,10 @@ def export_trace_shards(
                 trace_id = trace.trace_id if trace.trace_id is not None else n
                 repo = repo_key(trace.repo) if trace.repo else None
                 split = split_of(repo, options.validation_fraction, options.split_seed) if repo else TRAIN
-                messages = [{"role": "trace", "content": trace.text, "loss": True}]
+                messages: list[dict[str, Any]] = [{"role": "trace", "content": trace.text, "loss": True}]
                 doc = {"format": TRACE_FORMAT, "trace_id": trace_id, "repo": repo, "split": split}
                 line, doc["content_sha256"] = encode_document(doc, messages)
-                doc["messages"] = messages
-                shards[split].write(doc, line, 0)
+                shards[split].write(DocumentParts(line, doc, ["trace"], [messages[0]["content"]], [True]))
                 counts.considered += 1
                 counts.exported += 1
                 counts.messages += 1

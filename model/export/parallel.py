@@ -1,0 +1,335 @@
+"""Parallel export on PostgreSQL: worker processes that own repositories, one snapshot.
+
+The parent holds the export's REPEATABLE READ transaction and exports its snapshot
+(`pg_export_snapshot()`); each worker connects and adopts it (`SET TRANSACTION SNAPSHOT`, as
+`pg_dump -j` does), so every process reads the same store. The parent streams the new
+finished episodes (no steps), applies the filters that need no steps, and hands each survivor
+to the worker that owns its repository: a repository's first episode goes to the worker with
+the fewest episodes so far, and the rest follow it. A worker reads the steps of its episodes,
+applies min_steps and near-dedup, and writes its own shards into the staging folder.
+
+Near-dedup compares episodes of one repository, in id order, against the ones kept before
+them; a repository lives in one worker, which sees its episodes in id order, so the workers'
+decisions are those of one process over the whole store (with the exact-verification memory
+budget split between them: past it, both fall back to the MinHash estimate). The split and
+the masks are functions of the repository and the episode. Only shard boundaries depend on
+the number of workers; the parent renames the shards into one sequence per split.
+
+Workers are forked (nothing to import or pickle at start: the prompts and the dedup state
+of earlier exports are inherited) before the parent's reading starts any thread, and talk
+to the parent over queues: batches of episodes in, progress and results out. Any failure,
+or an exception from the progress sink, stops them all; the caller removes the staging folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import multiprocessing.process
+import multiprocessing.queues
+import os
+import pickle
+import queue
+import re
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from model.errors import ExportError
+from model.export.manifest import ShardInfo
+from model.export.near_dedup import NearDuplicateIndex
+from model.export.options import ExportOptions
+from model.export.partition import PartitionResult, PartitionWriter, prepare_batch
+from model.export.prefetch import Prefetcher
+from model.export.prompts import PromptSource
+from model.export.splits import TRAIN, VALIDATION
+from model.export.store_reader import EpisodeRecord, pg_steps
+
+# What pg_export_snapshot() returns, e.g. 00000003-0000001B-1 (checked before it is sent back).
+_SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+$")
+_POLL_S = 0.05
+
+
+def available_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def worker_count(options: ExportOptions, dialect: str) -> int:
+    """Worker processes for an export: one (in-process) unless PostgreSQL and fork are there."""
+    if dialect != "postgresql":
+        return 1  # SQLite: one connection's snapshot cannot be shared with another process
+    # A worker keeps about two cores busy: its Python thread, and the compression of both
+    # formats in helper threads (besides its PostgreSQL backend).
+    n = options.workers if options.workers is not None else min(available_cpus() // 2, 8)
+    if n <= 1 or "fork" not in mp.get_all_start_methods() or mp.current_process().daemon:
+        return 1
+    return n
+
+
+@dataclass(frozen=True)
+class WorkerProgress:
+    """One batch done by a worker."""
+
+    worker: int
+    episodes: int
+    steps_read: int
+    exported: int
+    last_episode_id: int
+
+
+class WorkerFailed(ExportError):
+    """A worker's exception that could not be sent to the parent as it was."""
+
+
+@dataclass(frozen=True)
+class _Context:
+    conninfo: str
+    snapshot: str
+    staging: Path
+    options: ExportOptions
+    sequence: int
+    prompts: PromptSource
+    dedup: NearDuplicateIndex | None
+
+
+class WorkerPool:
+    def __init__(
+        self,
+        workers: int,
+        conninfo: str,
+        snapshot: str,
+        staging: Path,
+        options: ExportOptions,
+        sequence: int,
+        prompts: PromptSource,
+        dedup: NearDuplicateIndex | None,
+    ) -> None:
+        if not _SNAPSHOT_ID.match(snapshot):
+            raise ExportError(f"unexpected snapshot id from PostgreSQL: {snapshot!r}")
+        if dedup is not None:
+            # The exact-verification budget is the export's, not each worker's.
+            dedup.memory_budget //= workers
+        ctx = mp.get_context("fork")
+        self._outbox: multiprocessing.queues.Queue[tuple[Any, ...]] = ctx.Queue()
+        self._inboxes: list[multiprocessing.queues.Queue[list[EpisodeRecord] | None]] = [
+            ctx.Queue(maxsize=3) for _ in range(workers)
+        ]
+        context = _Context(conninfo, snapshot, staging, options, sequence, prompts, dedup)
+        self._procs: list[multiprocessing.process.BaseProcess] = []
+        self._results: dict[int, PartitionResult] = {}
+        self._owner: dict[str, int] = {}
+        self._load = [0] * workers
+        try:
+            for k in range(workers):
+                proc = ctx.Process(
+                    target=_worker_main,
+                    args=(k, context, self._inboxes[k], self._outbox),
+                    name=f"forager-export-{k}",
+                    daemon=True,
+                )
+                proc.start()
+                self._procs.append(proc)
+        except BaseException:
+            self.terminate()
+            raise
+
+    @property
+    def size(self) -> int:
+        return len(self._inboxes)
+
+    def assign(self, repo: str, episodes: int = 1) -> int:
+        """The worker that owns a repository (the least loaded one, when it is new)."""
+        k = self._owner.get(repo)
+        if k is None:
+            k = min(range(self.size), key=self._load.__getitem__)
+            self._owner[repo] = k
+        self._load[k] += episodes
+        return k
+
+    def send(
+        self, k: int, records: list[EpisodeRecord], on_progress: Callable[[WorkerProgress], None]
+    ) -> None:
+        """Queue a batch for worker k, handling the workers' messages while its queue is full."""
+        while True:
+            self.poll(on_progress)
+            try:
+                self._inboxes[k].put(records, timeout=_POLL_S)
+                return
+            except queue.Full:
+                self._check_alive()
+
+    def poll(self, on_progress: Callable[[WorkerProgress], None], timeout: float = 0.0) -> None:
+        """Handle the messages that are there (waiting up to timeout for the first)."""
+        block = timeout > 0
+        while True:
+            try:
+                message = self._outbox.get(block, timeout if block else None)
+            except queue.Empty:
+                return
+            block = False
+            kind = message[0]
+            if kind == "progress":
+                on_progress(message[1])
+            elif kind == "done":
+                self._results[message[1]] = message[2]
+            else:
+                _, k, payload, trace = message
+                raise _worker_error(k, payload, trace)
+
+    def finish(self, on_progress: Callable[[WorkerProgress], None]) -> list[PartitionResult]:
+        """Tell the workers no more batches come, and wait for their results."""
+        for k in range(self.size):
+            self.send_end(k, on_progress)
+        while len(self._results) < self.size:
+            self.poll(on_progress, timeout=_POLL_S)
+            if len(self._results) < self.size:
+                self._check_alive()
+        for proc in self._procs:
+            proc.join()
+        return [self._results[k] for k in range(self.size)]
+
+    def send_end(self, k: int, on_progress: Callable[[WorkerProgress], None]) -> None:
+        while True:
+            self.poll(on_progress)
+            try:
+                self._inboxes[k].put(None, timeout=_POLL_S)
+                return
+            except queue.Full:
+                self._check_alive()
+
+    def _check_alive(self) -> None:
+        for k, proc in enumerate(self._procs):
+            if not proc.is_alive() and k not in self._results:
+                # Its error message, when it sent one, is in the outbox: raise that one.
+                with contextlib.suppress(queue.Empty):
+                    while True:
+                        message = self._outbox.get(timeout=_POLL_S)
+                        if message[0] == "error":
+                            raise _worker_error(message[1], message[2], message[3])
+                        if message[0] == "done":
+                            self._results[message[1]] = message[2]
+                if k not in self._results:
+                    raise ExportError(f"export worker {k} exited with code {proc.exitcode}")
+
+    def terminate(self) -> None:
+        """Stop every worker now (after a failure; their files are in the staging folder)."""
+        for proc in self._procs:
+            if proc.is_alive():
+                proc.terminate()
+        for proc in self._procs:
+            proc.join(timeout=10)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+        queues: list[multiprocessing.queues.Queue[Any]] = [*self._inboxes, self._outbox]
+        for q in queues:
+            q.close()
+            q.cancel_join_thread()
+
+
+def merge_shards(staging: Path, results: list[PartitionResult]) -> list[ShardInfo]:
+    """Rename the workers' shards into one sequence per split (worker by worker, each in its
+    own order), as a single partition names them."""
+    merged: list[ShardInfo] = []
+    for split in (TRAIN, VALIDATION):
+        index = 0
+        for result in results:
+            by_index: dict[int, list[ShardInfo]] = {}
+            for info in result.shards:
+                if info.split == split:
+                    by_index.setdefault(info.index, []).append(info)
+            for old in sorted(by_index):
+                for info in by_index[old]:
+                    name = f"{split}-{index:05d}.{info.format}"
+                    os.rename(staging / info.path, staging / name)
+                    merged.append(info.model_copy(update={"path": name, "index": index}))
+                index += 1
+    return merged
+
+
+def _worker_error(k: int, payload: bytes | None, trace: str) -> BaseException:
+    exc: BaseException | None = None
+    if payload is not None:
+        with contextlib.suppress(Exception):
+            exc = pickle.loads(payload)
+    if exc is None:
+        exc = WorkerFailed(f"export worker {k} failed:\n{trace}")
+    else:
+        exc.add_note(f"in export worker {k}:\n{trace}")
+    return exc
+
+
+def _worker_main(
+    k: int,
+    context: _Context,
+    inbox: multiprocessing.queues.Queue[list[EpisodeRecord] | None],
+    outbox: multiprocessing.queues.Queue[tuple[Any, ...]],
+) -> None:
+    writer: PartitionWriter | None = None
+    try:
+        options = context.options
+        with psycopg.connect(context.conninfo, application_name=f"forager-export-{k}") as conn:
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(context.snapshot)))
+            writer = PartitionWriter(
+                context.staging,
+                options,
+                context.sequence,
+                context.prompts,
+                context.dedup,
+                name_prefix=f".w{k}-",
+            )
+
+            def rows(ids: list[int]) -> list[tuple[int, str, str]]:
+                return pg_steps(conn, ids)
+
+            stop = threading.Event()
+
+            def batches() -> Iterator[tuple[list[EpisodeRecord], int]]:
+                # In the prefetch thread: the next batch's steps and sketches while the
+                # main thread writes the previous one. It polls, so that a failure of the
+                # main thread (which sets `stop`) never leaves it waiting for the parent.
+                while not stop.is_set():
+                    try:
+                        records = inbox.get(timeout=_POLL_S)
+                    except queue.Empty:
+                        continue
+                    if records is None:
+                        return
+                    yield records, prepare_batch(records, rows, options, context.dedup)
+
+            prepared = Prefetcher(batches())
+            try:
+                for records, steps in prepared:
+                    before = writer.result.exported
+                    for record in records:
+                        writer.add(record)
+                    progress = WorkerProgress(
+                        k, len(records), steps, writer.result.exported - before, records[-1].id
+                    )
+                    outbox.put(("progress", progress))
+            finally:
+                stop.set()
+                prepared.close()
+            conn.rollback()
+        outbox.put(("done", k, writer.close()))
+    except BaseException as exc:
+        if writer is not None:
+            writer.abort()
+        try:
+            payload: bytes | None = pickle.dumps(exc)
+        except Exception:
+            payload = None
+        outbox.put(("error", k, payload, traceback.format_exc()))
+    finally:
+        outbox.close()
+        outbox.join_thread()
