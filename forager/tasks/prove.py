@@ -102,15 +102,29 @@ def prove(
     timeout_s: float,
     label: str = "prove",
     on_result: Callable[[Proof], None] | None = None,
+    control: bool = True,
 ) -> Generator[Proof, None, None]:
-    """Yield a proof per candidate, in order; the sandbox is always removed at the end."""
+    """Yield a proof per candidate, in order; the sandbox is always removed at the end.
+
+    With `control`, each distinct selection of tests first runs once on the unchanged
+    repository, and only tests that pass there can prove a candidate: a test that fails when
+    run in this selection and order (shared state, a fixture of a test left out) would look
+    like a failure the bug caused, and the task would fail its recheck.
+    """
+    controls: dict[tuple[str, ...], set[str]] = {}
     with ExitStack() as stack:
         provider = SandboxProvider(image, settings, label)
         stack.callback(provider.close)
         for cand in candidates:
             t0 = time.monotonic()
             try:
-                proof = _prove_one(provider, cand, tests, baseline_passed, timeout_s)
+                judged = baseline_passed
+                if control:
+                    selection = tuple(cand.tests)
+                    if selection not in controls:
+                        controls[selection] = _control_run(provider, cand, tests, baseline_passed, timeout_s)
+                    judged = baseline_passed & controls[selection]
+                proof = _prove_one(provider, cand, tests, judged, timeout_s)
             except ForagerError as exc:  # the sandbox died under this candidate
                 provider.discard()
                 proof = Proof(cand.key, "env_error", detail=str(exc)[:500])
@@ -118,6 +132,27 @@ def prove(
             if on_result:
                 on_result(proof)
             yield proof
+
+
+def _control_run(
+    provider: SandboxProvider, cand: Candidate, tests: SuiteSpec, baseline_passed: set[str], timeout_s: float
+) -> set[str]:
+    """The selection's tests that pass on the unchanged repository, run as a candidate's are."""
+    sb = provider.get()
+    spec = replace(_proving_spec(tests, cand, baseline_passed), args=[*tests.args, "--tb=line"])
+    if tests.framework != "pytest":
+        spec = replace(tests, bytecode_cache=True)
+    box = ToolBox(sb, Limits(command_timeout_s=timeout_s), spec)
+    try:
+        outcomes, _, res = box.run_tests(cand.tests)
+    finally:
+        _revert(sb)
+        if not _is_clean(sb):
+            provider.discard()
+    if res.timed_out or not outcomes:
+        provider.discard()
+        return set(baseline_passed)  # no control to be had: judge by the baseline, as before
+    return {o.test_id for o in outcomes if o.outcome == "passed"}
 
 
 def _proving_spec(tests: SuiteSpec, cand: Candidate, baseline_passed: set[str]) -> SuiteSpec:
