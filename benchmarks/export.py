@@ -1,6 +1,7 @@
 """Export benchmark: Forager's export beside PostgreSQL's own COPY of the same rows, and packing.
 
 Usage: python benchmarks/export.py --out RESULT.json [--pg URL] [--steps 200000] [--keep-db]
+       [--workers N] [--zstd-level L]   (export options; default: ExportOptions())
 
 Creates a throwaway database next to the one named by --pg (or FORAGER_DATABASE_URL, else the
 local forager/forager role), seeds it with COPY (sources, environments, tasks, finished and
@@ -41,6 +42,7 @@ from rich.table import Table
 from forager.config import Settings
 from forager.store.db import get_engine, migrate
 from model.export import ExportOptions, run_export
+from model.export.parallel import worker_count
 
 console = Console(width=160)
 DEFAULT_PG = "postgresql://forager:forager@127.0.0.1:5432/forager"
@@ -331,10 +333,10 @@ def measure_copy(pg: str) -> tuple[int, int, float]:
     return int(row[0]) if row else 0, nbytes, seconds
 
 
-def measure_export(pg: str, out: Path) -> tuple[Any, float]:
+def measure_export(pg: str, out: Path, options: ExportOptions) -> tuple[Any, float]:
     settings = Settings(database_url=_sa_url(pg), data_dir=out.parent)
     t0 = time.perf_counter()
-    manifest = run_export(settings, out, ExportOptions())
+    manifest = run_export(settings, out, options)
     return manifest, time.perf_counter() - t0
 
 
@@ -377,7 +379,20 @@ def main() -> int:
     p.add_argument("--pack-sequences", type=int, default=2000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--keep-db", action="store_true", help="leave the seeded database in place")
+    p.add_argument(
+        "--workers", type=int, default=None, help="export worker processes (default: the export's own)"
+    )
+    p.add_argument(
+        "--zstd-level",
+        type=int,
+        default=None,
+        help="compression level of both formats (default: the export's)",
+    )
     args = p.parse_args()
+    overrides = {
+        k: v for k, v in (("workers", args.workers), ("zstd_level", args.zstd_level)) if v is not None
+    }
+    options = ExportOptions(**overrides)
     if not args.pg.startswith("postgresql"):
         console.print(f"[red]error:[/] --pg must be a PostgreSQL URL, got {args.pg.split('@')[-1]}")
         return 2
@@ -394,7 +409,7 @@ def main() -> int:
             rows, nbytes, copy_s = measure_copy(pg)
             copy_runs.append({"rows": rows, "bytes": nbytes, "seconds": round(copy_s, 3)})
             out = work / f"out-{r}"
-            manifest, export_s = measure_export(pg, out)
+            manifest, export_s = measure_export(pg, out, options)
             export_runs.append(
                 {
                     "rows": manifest.counts.steps_read,
@@ -428,6 +443,7 @@ def main() -> int:
             "store": seed_info,
             "copy": copy_runs,
             "export": export_runs,
+            "export_options": {"overrides": overrides, "workers": worker_count(options, "postgresql")},
             "export_manifest_counts": manifest.counts.model_dump(),
             "packing": packing,
             # Other work on the machine slows both sides, but not equally: COPY's cost is in the

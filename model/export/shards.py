@@ -103,53 +103,24 @@ class ShardFileWriter(Protocol):
 
 
 class JsonlZstdWriter:
-    """JSON lines into one zstd stream, compressed in a helper thread.
-
-    Lines are gathered into chunks of about 1 MiB, and the helper thread feeds them to a
-    single-threaded compressor (python-zstandard releases the GIL while it compresses), at
-    most one chunk in flight. zstd's own multi-threaded mode (`threads=-1`) cost a third more
-    CPU in all at level 3, for overlapping jobs: too much on a machine with few cores.
-    """
-
-    CHUNK_BYTES = 1 << 20
-
     def __init__(self, path: Path, level: int) -> None:
         self.path = path
         self.file = HashingFile(path)
-        self._zw = zstandard.ZstdCompressor(level=level).stream_writer(
+        # threads=-1: zstd compresses in its own threads beside the Python thread. Its
+        # multi-threaded mode also compresses each job from one contiguous buffer, which at
+        # level 3 costs less than single-threaded streaming (whose window wraps around, and
+        # makes every block take zstd's slower two-segment match finder).
+        self._zw = zstandard.ZstdCompressor(level=level, threads=-1).stream_writer(
             cast("IO[bytes]", self.file), closefd=False
         )
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="forager-zstd")
-        self._pending: Future[int] | None = None
-        self._lines: list[bytes] = []
-        self._size = 0
 
     def write(self, doc: DocumentParts) -> None:
-        self._lines.append(doc.line)
-        self._size += len(doc.line)
-        if self._size >= self.CHUNK_BYTES:
-            self._flush()
-
-    def _flush(self) -> None:
-        if not self._lines:
-            return
-        chunk = b"".join(self._lines)
-        self._lines, self._size = [], 0
-        self._wait()
-        self._pending = self._pool.submit(self._zw.write, chunk)
-
-    def _wait(self) -> None:
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            pending.result()
+        self._zw.write(doc.line)
 
     def close(self) -> None:
         try:
-            self._flush()
-            self._wait()
             self._zw.close()
         finally:
-            self._pool.shutdown(wait=True)
             self.file.close()
 
 
