@@ -27,10 +27,18 @@ from forager.tasks.evaluate import apply_patch, git
 from forager.validate.container_run import runners_files
 
 Verdict = Literal[
-    "kept", "no_failure", "breaks_everything", "timeout", "does_not_apply", "env_error", "collection_error"
+    "kept",
+    "no_failure",
+    "breaks_everything",
+    "timeout",
+    "does_not_apply",
+    "env_error",
+    "collection_error",
+    "unstable_tests",
 ]
 BREAKS_EVERYTHING_SHARE = 0.5  # more than this share of the run failing ...
 BREAKS_EVERYTHING_MIN = 10  # ... and more than this many tests: too broad to be a task
+CONTROL_ROUNDS = 3
 
 
 @dataclass
@@ -106,25 +114,31 @@ def prove(
 ) -> Generator[Proof, None, None]:
     """Yield a proof per candidate, in order; the sandbox is always removed at the end.
 
-    With `control`, each distinct selection of tests first runs once on the unchanged
-    repository, and only tests that pass there can prove a candidate: a test that fails when
-    run in this selection and order (shared state, a fixture of a test left out) would look
-    like a failure the bug caused, and the task would fail its recheck.
+    With `control`, each distinct selection of tests first runs on the unchanged repository
+    and is cut down to the tests that pass there, until it is stable (a test may pass or fail
+    by which others run before it: shared state, a fixture). The candidate then runs exactly
+    that selection, so its fail-to-pass and pass-to-pass tests are the whole run, and its
+    recheck and evaluation, which run those tests, run what the proof ran.
     """
-    controls: dict[tuple[str, ...], set[str]] = {}
+    controls: dict[tuple[str, ...], list[str]] = {}
     with ExitStack() as stack:
         provider = SandboxProvider(image, settings, label)
         stack.callback(provider.close)
         for cand in candidates:
             t0 = time.monotonic()
             try:
-                judged = baseline_passed
-                if control:
+                # Candidates that select whole test files (history tasks) are judged on named
+                # tests instead: their control is the commit's own before/after check.
+                controlled = control and cand.judge is None
+                if controlled:
                     selection = tuple(cand.tests)
                     if selection not in controls:
                         controls[selection] = _control_run(provider, cand, tests, baseline_passed, timeout_s)
-                    judged = baseline_passed & controls[selection]
-                proof = _prove_one(provider, cand, tests, judged, timeout_s)
+                    cand = replace(cand, tests=controls[selection])
+                if controlled and not cand.tests:
+                    proof = Proof(cand.key, "unstable_tests", detail="no stable passing selection of tests")
+                else:
+                    proof = _prove_one(provider, cand, tests, baseline_passed, timeout_s)
             except ForagerError as exc:  # the sandbox died under this candidate
                 provider.discard()
                 proof = Proof(cand.key, "env_error", detail=str(exc)[:500])
@@ -136,8 +150,26 @@ def prove(
 
 def _control_run(
     provider: SandboxProvider, cand: Candidate, tests: SuiteSpec, baseline_passed: set[str], timeout_s: float
-) -> set[str]:
-    """The selection's tests that pass on the unchanged repository, run as a candidate's are."""
+) -> list[str]:
+    """The selection cut down to the tests that pass, together and in order, on the unchanged
+    repository (empty when no stable selection is found in a few rounds)."""
+    selection = [t for t in cand.tests if t in baseline_passed]
+    for _ in range(CONTROL_ROUNDS):
+        if not selection:
+            return []
+        passed = _passing(provider, replace(cand, tests=selection), tests, baseline_passed, timeout_s)
+        if passed is None:
+            return []  # no control to be had (a hang, nothing reported)
+        kept = [t for t in selection if t in passed]
+        if kept == selection:
+            return selection
+        selection = kept
+    return []
+
+
+def _passing(
+    provider: SandboxProvider, cand: Candidate, tests: SuiteSpec, baseline_passed: set[str], timeout_s: float
+) -> set[str] | None:
     sb = provider.get()
     spec = replace(_proving_spec(tests, cand, baseline_passed), args=[*tests.args, "--tb=line"])
     if tests.framework != "pytest":
@@ -151,7 +183,7 @@ def _control_run(
             provider.discard()
     if res.timed_out or not outcomes:
         provider.discard()
-        return set(baseline_passed)  # no control to be had: judge by the baseline, as before
+        return None
     return {o.test_id for o in outcomes if o.outcome == "passed"}
 
 

@@ -17,7 +17,7 @@ from forager.tasks.errors import TaskGenerationError
 from forager.tasks.evaluate import task_test_order
 from forager.tasks.generate import GenerateOptions, _tests_for, generate_tasks
 from forager.tasks.history import generate_history_tasks
-from forager.tasks.prove import Candidate, SandboxProvider, _proving_spec, prove
+from forager.tasks.prove import Candidate, SandboxProvider, _control_run, _proving_spec, prove
 from forager.tasks.recheck import recheck_tasks
 from tests.repos import CALC, git_commit, write
 
@@ -223,3 +223,16 @@ def test_a_candidates_tests_run_in_the_order_its_recheck_and_evaluation_use() ->
     durations = {"t::a": 0.3, "t::b": 0.1, "t::c": 0.2, "t::slow": 9.0}
     assert _tests_for(cov, durations, 3) == ["t::a", "t::b", "t::c"]  # the 3 fastest, in id order
     assert task_test_order(["t::c"], ["t::b", "t::a"]) == ["t::a", "t::b", "t::c"]
+
+
+def test_control_cuts_the_selection_until_it_passes_on_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    # c fails without any bug; b passes only after c ran (shared state): neither may prove.
+    def passing_on_clean_code(provider, cand, tests, baseline, timeout):  # type: ignore[no-untyped-def]
+        return {"t::a", "t::b"} if "t::c" in cand.tests else {"t::a"}
+
+    monkeypatch.setattr("forager.tasks.prove._passing", passing_on_clean_code)
+    cand = Candidate("c", "", ["t::a", "t::b", "t::c", "t::d"])
+    chosen = _control_run(None, cand, SuiteSpec(), {"t::a", "t::b", "t::c"}, 10.0)  # type: ignore[arg-type]
+    assert chosen == ["t::a"]  # d never passed in the baseline
+    monkeypatch.setattr("forager.tasks.prove._passing", lambda *a: None)
+    assert _control_run(None, cand, SuiteSpec(), {"t::a"}, 10.0) == []  # type: ignore[arg-type]
