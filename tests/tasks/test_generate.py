@@ -227,7 +227,7 @@ def test_a_candidates_tests_run_in_the_order_its_recheck_and_evaluation_use() ->
 
 def test_control_cuts_the_selection_until_it_passes_on_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
     # c fails without any bug; b passes only after c ran (shared state): neither may prove.
-    def passing_on_clean_code(provider, cand, tests, baseline, timeout):  # type: ignore[no-untyped-def]
+    def passing_on_clean_code(provider, cand, tests, baseline, timeout):
         return {"t::a", "t::b"} if "t::c" in cand.tests else {"t::a"}
 
     monkeypatch.setattr("forager.tasks.prove._passing", passing_on_clean_code)
