@@ -132,7 +132,7 @@ class WorkerPool:
             for k in range(workers):
                 proc = ctx.Process(
                     target=_worker_main,
-                    args=(k, context, self._inboxes[k], self._outbox),
+                    args=(k, context, self._inboxes, self._outbox),
                     name=f"forager-export-{k}",
                     daemon=True,
                 )
@@ -271,10 +271,16 @@ def _worker_error(k: int, payload: bytes | None, trace: str) -> BaseException:
 def _worker_main(
     k: int,
     context: _Context,
-    inbox: multiprocessing.queues.Queue[list[EpisodeRecord] | None],
+    inboxes: list[multiprocessing.queues.Queue[list[EpisodeRecord] | None]],
     outbox: multiprocessing.queues.Queue[tuple[Any, ...]],
 ) -> None:
     writer: PartitionWriter | None = None
+    inbox = inboxes[k]
+    for q in inboxes:
+        # The fork gave this process the parent's (writing) end of every inbox too: close
+        # them, so that the end of the parent is an end of file here, not a read that waits
+        # forever for the rest of a batch.
+        getattr(q, "_writer").close()  # noqa: B009 - a private attribute (mypy)
     try:
         options = context.options
         with psycopg.connect(context.conninfo, application_name=f"forager-export-{k}") as conn:
@@ -293,15 +299,19 @@ def _worker_main(
                 return pg_steps(conn, ids)
 
             stop = threading.Event()
+            parent = os.getppid()
 
             def batches() -> Iterator[tuple[list[EpisodeRecord], int]]:
                 # In the prefetch thread: the next batch's steps and sketches while the
                 # main thread writes the previous one. It polls, so that a failure of the
-                # main thread (which sets `stop`) never leaves it waiting for the parent.
+                # main thread (which sets `stop`), or the end of the parent, never leaves it
+                # waiting for the parent.
                 while not stop.is_set():
                     try:
                         records = inbox.get(timeout=_POLL_S)
                     except queue.Empty:
+                        if os.getppid() != parent:
+                            raise ExportError("the export's parent process is gone") from None
                         continue
                     if records is None:
                         return
