@@ -35,6 +35,7 @@ Verdict = Literal[
     "env_error",
     "collection_error",
     "unstable_tests",
+    "flaky",
 ]
 BREAKS_EVERYTHING_SHARE = 0.5  # more than this share of the run failing ...
 BREAKS_EVERYTHING_MIN = 10  # ... and more than this many tests: too broad to be a task
@@ -111,6 +112,7 @@ def prove(
     label: str = "prove",
     on_result: Callable[[Proof], None] | None = None,
     control: bool = True,
+    confirm: bool = True,
 ) -> Generator[Proof, None, None]:
     """Yield a proof per candidate, in order; the sandbox is always removed at the end.
 
@@ -119,6 +121,9 @@ def prove(
     by which others run before it: shared state, a fixture). The candidate then runs exactly
     that selection, so its fail-to-pass and pass-to-pass tests are the whole run, and its
     recheck and evaluation, which run those tests, run what the proof ran.
+
+    With `confirm`, a kept candidate is proven a second time and must fail and pass the same
+    tests again (a mutant can make tests flaky: temporary files, timing, hash order).
     """
     controls: dict[tuple[str, ...], list[str]] = {}
     with ExitStack() as stack:
@@ -139,6 +144,10 @@ def prove(
                     proof = Proof(cand.key, "unstable_tests", detail="no stable passing selection of tests")
                 else:
                     proof = _prove_one(provider, cand, tests, baseline_passed, timeout_s)
+                    if confirm and proof.verdict == "kept":
+                        proof = _confirmed(
+                            proof, _prove_one(provider, cand, tests, baseline_passed, timeout_s)
+                        )
             except ForagerError as exc:  # the sandbox died under this candidate
                 provider.discard()
                 proof = Proof(cand.key, "env_error", detail=str(exc)[:500])
@@ -146,6 +155,16 @@ def prove(
             if on_result:
                 on_result(proof)
             yield proof
+
+
+def _confirmed(first: Proof, second: Proof) -> Proof:
+    same = (sorted(first.fail_to_pass), sorted(first.pass_to_pass)) == (
+        sorted(second.fail_to_pass),
+        sorted(second.pass_to_pass),
+    )
+    if second.verdict == "kept" and same:
+        return first
+    return Proof(first.key, "flaky", detail=f"a second proof gave {second.verdict} with other tests failing")
 
 
 def _control_run(

@@ -38,7 +38,9 @@ def recheck_tasks(tasks: list[TaskRow], settings: Settings) -> list[Recheck]:
         cands.append(Candidate(f"{t.id}:gold", t.bug_patch, wanted, then_patch=t.fix_patch))
     passing = {x for t in tasks for x in (*t.fail_to_pass, *t.pass_to_pass)}
     # No control run: the gold candidate is the control, and it must pass every test.
-    proving = prove(cands, env.image_tag, tests, passing, settings, 600.0, label="recheck", control=False)
+    proving = prove(
+        cands, env.image_tag, tests, passing, settings, 600.0, label="recheck", control=False, confirm=False
+    )
     proofs = {p.key: p for p in proving}
     out = []
     for t in tasks:

@@ -17,7 +17,15 @@ from forager.tasks.errors import TaskGenerationError
 from forager.tasks.evaluate import task_test_order
 from forager.tasks.generate import GenerateOptions, _tests_for, generate_tasks
 from forager.tasks.history import generate_history_tasks
-from forager.tasks.prove import Candidate, SandboxProvider, _control_run, _proving_spec, prove
+from forager.tasks.prove import (
+    Candidate,
+    Proof,
+    SandboxProvider,
+    _confirmed,
+    _control_run,
+    _proving_spec,
+    prove,
+)
 from forager.tasks.recheck import recheck_tasks
 from tests.repos import CALC, git_commit, write
 
@@ -236,3 +244,10 @@ def test_control_cuts_the_selection_until_it_passes_on_its_own(monkeypatch: pyte
     assert chosen == ["t::a"]  # d never passed in the baseline
     monkeypatch.setattr("forager.tasks.prove._passing", lambda *a: None)
     assert _control_run(None, cand, SuiteSpec(), {"t::a"}, 10.0) == []  # type: ignore[arg-type]
+
+
+def test_a_kept_candidate_must_prove_the_same_twice() -> None:
+    first = Proof("c", "kept", ["t::a"], ["t::b"])
+    assert _confirmed(first, Proof("c", "kept", ["t::a"], ["t::b"])) is first
+    assert _confirmed(first, Proof("c", "kept", ["t::b"], ["t::a"])).verdict == "flaky"
+    assert _confirmed(first, Proof("c", "no_failure", [], ["t::a", "t::b"])).verdict == "flaky"
