@@ -15,9 +15,12 @@ budget split between them: past it, both fall back to the MinHash estimate). The
 the masks are functions of the repository and the episode. Only shard boundaries depend on
 the number of workers; the parent renames the shards into one sequence per split.
 
-Workers are forked (nothing to import or pickle at start: the prompts and the dedup state
-of earlier exports are inherited) before the parent's reading starts any thread, and talk
-to the parent over queues: batches of episodes in, progress and results out. Any failure,
+Workers start from a fork server (multiprocessing's "forkserver": a clean interpreter forks
+them, and the prompts and the dedup state of earlier exports are pickled to them). A plain
+fork of the exporting process would copy whatever it holds: a Celery/kombu connection in a
+process that enqueued jobs earlier is closed by kombu's after-fork hook in the child, which
+reads the parent's socket and hangs. Workers talk to the parent over queues: batches of
+episodes in, progress and results out. Any failure,
 or an exception from the progress sink, stops them all; the caller removes the staging folder.
 """
 
@@ -36,7 +39,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 from psycopg import sql
@@ -54,6 +57,7 @@ from model.export.store_reader import EpisodeRecord, pg_steps
 # What pg_export_snapshot() returns, e.g. 00000003-0000001B-1 (checked before it is sent back).
 _SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+$")
 _POLL_S = 0.05
+START_METHOD: Literal["forkserver"] = "forkserver"
 
 
 def available_cpus() -> int:
@@ -64,13 +68,14 @@ def available_cpus() -> int:
 
 
 def worker_count(options: ExportOptions, dialect: str) -> int:
-    """Worker processes for an export: one (in-process) unless PostgreSQL and fork are there."""
+    """Worker processes for an export: one (in-process) unless PostgreSQL and a fork server
+    are there."""
     if dialect != "postgresql":
         return 1  # SQLite: one connection's snapshot cannot be shared with another process
     # A worker keeps about two cores busy: its Python thread, and the compression of both
     # formats in helper threads (besides its PostgreSQL backend).
     n = options.workers if options.workers is not None else min(available_cpus() // 2, 8)
-    if n <= 1 or "fork" not in mp.get_all_start_methods() or mp.current_process().daemon:
+    if n <= 1 or START_METHOD not in mp.get_all_start_methods() or mp.current_process().daemon:
         return 1
     return n
 
@@ -118,7 +123,7 @@ class WorkerPool:
         if dedup is not None:
             # The exact-verification budget is the export's, not each worker's.
             dedup.memory_budget //= workers
-        ctx = mp.get_context("fork")
+        ctx = mp.get_context(START_METHOD)
         self._outbox: multiprocessing.queues.Queue[tuple[Any, ...]] = ctx.Queue()
         self._inboxes: list[multiprocessing.queues.Queue[list[EpisodeRecord] | None]] = [
             ctx.Queue(maxsize=3) for _ in range(workers)
@@ -277,7 +282,7 @@ def _worker_main(
     writer: PartitionWriter | None = None
     inbox = inboxes[k]
     for q in inboxes:
-        # The fork gave this process the parent's (writing) end of every inbox too: close
+        # Each worker was given the parent's (writing) end of every inbox too: close
         # them, so that the end of the parent is an end of file here, not a read that waits
         # forever for the rest of a batch.
         getattr(q, "_writer").close()  # noqa: B009 - a private attribute (mypy)
