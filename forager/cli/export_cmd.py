@@ -116,6 +116,31 @@ def run(
     _print_manifest(console, manifest, out_dir / "exports" / manifest.export_id)
 
 
+@app.command("traces")
+def traces(
+    out_dir: Annotated[Path, typer.Option("--out", help="output folder (the episodes' dataset folder)")],
+    limit: Annotated[int | None, typer.Option(min=1, help="export at most this many traces this run")] = None,
+    validation_fraction: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.02,
+    split_seed: Annotated[int, typer.Option()] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="print the manifest as JSON")] = False,
+) -> None:
+    """Export the stored execution traces (CWM's format) past the folder's last trace export."""
+    from model.export.trace_source import export_store_traces
+    from model.export.traces import TraceExportOptions
+
+    settings = get_settings()
+    options = TraceExportOptions(validation_fraction=validation_fraction, split_seed=split_seed)
+    with console.status("exporting traces"):
+        manifest = run_guarded(lambda: export_store_traces(settings.db_url, out_dir, options, limit))
+    if as_json:
+        out.print_json(manifest.model_dump_json())
+        return
+    if manifest.export_id is None:
+        console.print("nothing new to export: no complete trace past the last trace export")
+        return
+    _print_manifest(console, manifest, out_dir / "exports" / manifest.export_id)
+
+
 @app.command("show")
 def show(
     manifest_path: Annotated[Path, typer.Argument(help="a manifest.json or an export folder")],

@@ -1,9 +1,10 @@
 """Trace shards: execution traces rendered in CWM's format, as their own documents.
 
-The store has no traces table yet. `export_trace_shards` takes rendered trace strings (see
-`forager.traces.render`) from any iterable and writes them as one committed `traces-NNNNNN`
-export beside the episode exports, sharded and hashed the same way; when the table lands, the
-caller streams its rows here and passes the highest id as the watermark.
+`export_trace_shards` takes rendered trace strings (see `forager.traces.render`) from any
+iterable and writes them as one committed `traces-NNNNNN` export beside the episode exports,
+sharded and hashed the same way, with the highest trace id as its watermark;
+`model.export.trace_source` streams the store's `traces` table into it incrementally
+(`forager export traces --out DIR`).
 """
 
 from __future__ import annotations

@@ -62,3 +62,71 @@ def test_trace_shards_round_trip_and_feed_the_dataset(tmp_path: Path) -> None:
     assert [seq for seq, _ in ExportDir(out).committed("traces")] == [1]
     assert export_trace_shards([], out).export_id is None
     assert export_trace_shards(traces[:2], out).export_id == "traces-000002"
+
+
+def _traced(n: int) -> str:
+    from forager.traces.runtime.forager_tracer import trace_call
+
+    def total(xs: list[int]) -> int:
+        s = 0
+        for x in xs:
+            s += x
+        return s
+
+    _, trace = trace_call(total, list(range(n)), roots=[str(Path(__file__).parent)])
+    return trace.to_json()
+
+
+def test_store_traces_export_incrementally_on_their_repository_side(sqlite_url: str, tmp_path: Path) -> None:
+    from forager.store.db import session_scope
+    from forager.store.models import TraceRow
+    from model.export.repos import repo_key
+    from model.export.splits import split_of
+    from model.export.trace_source import export_store_traces
+    from tests.model.store_seed import add_repo
+
+    def add(env_id: int, n: int, status: str = "complete") -> None:
+        text = _traced(n)
+        with session_scope(sqlite_url) as s:
+            s.add(
+                TraceRow(
+                    environment_id=env_id,
+                    test_id=f"t::{n}",
+                    function="m.total",
+                    file="m.py",
+                    first_line=1,
+                    status=status,
+                    outcome="return",
+                    events=3,
+                    line_events=1,
+                    bytes=len(text),
+                    digest=f"{env_id}-{n}",
+                    trace=text,
+                )
+            )
+
+    with session_scope(sqlite_url) as s:
+        a = add_repo(s, "https://github.com/acme/widgets")
+        b = add_repo(s, "pypi:toolz==0.12.0")
+    for n in range(3):
+        add(a.environment_id, n)
+    add(b.environment_id, 5)
+    add(b.environment_id, 6, status="truncated")  # only complete traces are training data
+    out = tmp_path / "ds"
+    options = TraceExportOptions(validation_fraction=0.5)
+    first = export_store_traces(sqlite_url, out, options)
+    assert first.export_id == "traces-000001" and first.counts.exported == 4
+    rows = [
+        r
+        for shard in first.shards
+        if shard.format == "jsonl.zst"
+        for r in read_jsonl(out / "exports" / "traces-000001" / shard.path)
+    ]
+    assert sorted(r["repo"] for r in rows) == sorted([repo_key(a.spec)] * 3 + [repo_key(b.spec)])
+    for r in rows:  # the same side of the split as the repository's episodes
+        assert r["split"] == split_of(r["repo"], 0.5, 0)
+        assert r["messages"][0]["content"].startswith(TRACE_CONTEXT_START)
+    assert export_store_traces(sqlite_url, out, options).export_id is None  # nothing new
+    add(a.environment_id, 9)
+    again = export_store_traces(sqlite_url, out, options)
+    assert again.export_id == "traces-000002" and again.counts.exported == 1
