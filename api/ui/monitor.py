@@ -54,9 +54,13 @@ class WorkerMonitor:
         if self._celery is None:
             # A bare app on the settings' broker: control messages need no task registry.
             self._celery = Celery("forager-ui", broker=self.settings.redis_url)
-        inspect = self._celery.control.inspect(timeout=self.reply_timeout_s)
-        queues: dict[str, list[dict[str, Any]]] = inspect.active_queues() or {}
-        active: dict[str, list[Any]] = inspect.active() or {}
+        # A connection of its own, closed after the check: a pooled one would be kept with the
+        # reply queue's BRPOP still outstanding, and a process forked later (a DataLoader, an
+        # export worker) would hang in kombu's after-fork cleanup reading that reply.
+        with self._celery.connection_for_write() as conn:
+            inspect = self._celery.control.inspect(timeout=self.reply_timeout_s, connection=conn)
+            queues: dict[str, list[dict[str, Any]]] = inspect.active_queues() or {}
+            active: dict[str, list[Any]] = inspect.active() or {}
         names = sorted(set(queues) | set(active))
         return [
             WorkerInfo(
