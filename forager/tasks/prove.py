@@ -36,6 +36,7 @@ Verdict = Literal[
     "collection_error",
     "unstable_tests",
     "flaky",
+    "incomplete_run",
 ]
 BREAKS_EVERYTHING_SHARE = 0.5  # more than this share of the run failing ...
 BREAKS_EVERYTHING_MIN = 10  # ... and more than this many tests: too broad to be a task
@@ -262,4 +263,9 @@ def _prove_one(
         return Proof(cand.key, "no_failure", pass_to_pass=p2p)
     if len(f2p) > BREAKS_EVERYTHING_MIN and len(f2p) > BREAKS_EVERYTHING_SHARE * len(ran):
         return Proof(cand.key, "breaks_everything", f2p, p2p, detail=f"{len(f2p)} of {len(ran)} tests fail")
+    unseen = [t for t in ran if t not in got]
+    if unseen:
+        # Some tests never reported (the run died, a mutant ended the process): the task's
+        # tests would not be the run that proved it, and its recheck would run other ones.
+        return Proof(cand.key, "incomplete_run", f2p, p2p, detail=f"{len(unseen)} tests did not report")
     return Proof(cand.key, "kept", f2p, p2p)
