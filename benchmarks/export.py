@@ -1,7 +1,7 @@
 """Export benchmark: Forager's export beside PostgreSQL's own COPY of the same rows, and packing.
 
 Usage: python benchmarks/export.py --out RESULT.json [--pg URL] [--steps 200000] [--keep-db]
-       [--workers N] [--zstd-level L]   (export options; default: ExportOptions())
+       [--workers N] [--zstd-level L] [--format F ...]   (export options; default: ExportOptions())
 
 Creates a throwaway database next to the one named by --pg (or FORAGER_DATABASE_URL, else the
 local forager/forager role), seeds it with COPY (sources, environments, tasks, finished and
@@ -9,7 +9,8 @@ running episodes, at least --steps finished steps), then measures in one run:
 
 - `copy`: `COPY (SELECT <the step columns the export reads> FROM steps JOIN episodes ... WHERE
   finished ORDER BY episode, index) TO STDOUT` read through psycopg's `cursor.copy()`;
-- `export`: `run_export` into a fresh folder (both formats, dedup, split, decontamination);
+- `export`: `run_export` into a fresh folder (its default format, Parquet, unless --format says
+  otherwise; dedup, split, decontamination);
 - `packing`: the torch dataset over the exported train shards (byte-level tokens), real tokens
   over all slots of the packed sequences.
 
@@ -386,11 +387,20 @@ def main() -> int:
         "--zstd-level",
         type=int,
         default=None,
-        help="compression level of both formats (default: the export's)",
+        help="zstd level of the shards (default: the export's)",
+    )
+    p.add_argument(
+        "--format",
+        dest="formats",
+        action="append",
+        choices=["parquet", "jsonl.zst"],
+        help="shard format, repeatable (default: the export's, Parquet)",
     )
     args = p.parse_args()
-    overrides = {
-        k: v for k, v in (("workers", args.workers), ("zstd_level", args.zstd_level)) if v is not None
+    overrides: dict[str, Any] = {
+        k: v
+        for k, v in (("workers", args.workers), ("zstd_level", args.zstd_level), ("formats", args.formats))
+        if v is not None
     }
     options = ExportOptions(**overrides)
     if not args.pg.startswith("postgresql"):
@@ -468,7 +478,7 @@ def main() -> int:
             f"{copy_runs[0]['bytes'] / 1e6:.0f}",
         )
         table.add_row(
-            "forager export (jsonl.zst + parquet)",
+            f"forager export ({' + '.join(options.formats)})",
             str(export_runs[0]["rows"]),
             f"{statistics.median(e['seconds'] for e in export_runs):.2f}",
             f"{export_rps:,.0f}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -20,6 +21,13 @@ if TYPE_CHECKING:
 # model.export (pyarrow, numpy, datasketch) is imported inside the commands: `forager --help`
 # and the other commands do not pay for it.
 app = typer.Typer(no_args_is_help=True)
+
+
+class ShardFormatChoice(str, Enum):
+    """model.export.options.ShardFormat, as typer's choices."""
+
+    parquet = "parquet"
+    jsonl_zst = "jsonl.zst"
 
 
 class RichExportProgress:
@@ -65,7 +73,8 @@ def run(
     ] = 0.5,
     mask_seed: Annotated[int, typer.Option()] = 0,
     formats: Annotated[
-        list[str] | None, typer.Option("--format", help="jsonl.zst and/or parquet (default: both)")
+        list[ShardFormatChoice] | None,
+        typer.Option("--format", help="parquet and/or jsonl.zst, repeatable (default: parquet)"),
     ] = None,
     shard_documents: Annotated[int, typer.Option(min=1, help="documents per shard")] = 20_000,
     max_episodes: Annotated[
@@ -73,8 +82,9 @@ def run(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the manifest as JSON")] = False,
 ) -> None:
-    """Export finished episodes past the folder's watermark (incremental) as JSONL.zst + Parquet."""
+    """Export finished episodes past the folder's watermark (incremental) as Parquet (and JSONL.zst)."""
     from model.export import ExportOptions, run_export
+    from model.export.options import DEFAULT_FORMATS
 
     settings = get_settings()
     try:
@@ -91,7 +101,7 @@ def run(
             split_seed=split_seed,
             observation_mask_fraction=mask_observations,
             mask_seed=mask_seed,
-            formats=formats or ["jsonl.zst", "parquet"],
+            formats=[f.value for f in formats] if formats else list(DEFAULT_FORMATS),
             shard_max_documents=shard_documents,
             max_episodes=max_episodes,
         )
@@ -122,14 +132,23 @@ def traces(
     limit: Annotated[int | None, typer.Option(min=1, help="export at most this many traces this run")] = None,
     validation_fraction: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.02,
     split_seed: Annotated[int, typer.Option()] = 0,
+    formats: Annotated[
+        list[ShardFormatChoice] | None,
+        typer.Option("--format", help="parquet and/or jsonl.zst, repeatable (default: parquet)"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the manifest as JSON")] = False,
 ) -> None:
     """Export the stored execution traces (CWM's format) past the folder's last trace export."""
+    from model.export.options import DEFAULT_FORMATS
     from model.export.trace_source import export_store_traces
     from model.export.traces import TraceExportOptions
 
     settings = get_settings()
-    options = TraceExportOptions(validation_fraction=validation_fraction, split_seed=split_seed)
+    options = TraceExportOptions(
+        validation_fraction=validation_fraction,
+        split_seed=split_seed,
+        formats=[f.value for f in formats] if formats else list(DEFAULT_FORMATS),
+    )
     with console.status("exporting traces"):
         manifest = run_guarded(lambda: export_store_traces(settings.db_url, out_dir, options, limit))
     if as_json:

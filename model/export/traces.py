@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from model.export.documents import TRACE_FORMAT, encode_document
 from model.export.layout import ExportDir
 from model.export.manifest import MANIFEST_NAME, ExportCounts, ExportManifest, ShardInfo, Watermark
-from model.export.options import ALL_FORMATS, ShardFormat
+from model.export.options import DEFAULT_FORMATS, ShardFormat
 from model.export.repos import repo_key
 from model.export.shards import MESSAGE_TYPE, DocumentParts, SplitShards
 from model.export.splits import TRAIN, VALIDATION, split_of
@@ -52,7 +52,7 @@ class TraceText(BaseModel):
 class TraceExportOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    formats: list[ShardFormat] = Field(default_factory=lambda: list(ALL_FORMATS), min_length=1)
+    formats: list[ShardFormat] = Field(default_factory=lambda: list(DEFAULT_FORMATS), min_length=1)
     validation_fraction: float = Field(default=0.02, ge=0, le=1)
     split_seed: int = 0
     shard_max_documents: int = Field(default=100_000, ge=1)

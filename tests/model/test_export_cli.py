@@ -34,6 +34,7 @@ def test_run_json_then_show(store_env: str, tmp_path: Path) -> None:
     manifest = json.loads(done.stdout)
     assert manifest["export_id"] == "episodes-000001" and manifest["counts"]["exported"] > 0
     assert manifest["options"]["min_steps"] == 2 and manifest["options"]["exit_statuses"] == ["submitted"]
+    assert {s["format"] for s in manifest["shards"]} == {"parquet"}  # the default
 
     again = runner.invoke(
         export_cmd.app, ["run", "--out", str(out), "--min-steps", "2", "--exit-status", "submitted"]
@@ -60,3 +61,15 @@ def test_errors_are_one_line_and_exit_2(store_env: str, tmp_path: Path) -> None:
     assert missing.exit_code == 2 and "cannot read the manifest" in missing.output
     bad = runner.invoke(export_cmd.app, ["run", "--out", str(tmp_path / "o2"), "--format", "csv"])
     assert bad.exit_code == 2
+
+
+def test_both_formats_on_request(store_env: str, tmp_path: Path) -> None:
+    seed_scenario(store_env)
+    args = ["run", "--out", str(tmp_path / "out"), "--format", "jsonl.zst", "--format", "parquet", "--json"]
+    done = CliRunner().invoke(export_cmd.app, args)
+    assert done.exit_code == 0, done.output
+    shards = json.loads(done.stdout)["shards"]
+    by_format = {
+        f: sorted(s["documents"] for s in shards if s["format"] == f) for f in ("jsonl.zst", "parquet")
+    }
+    assert by_format["jsonl.zst"] == by_format["parquet"] and sum(by_format["parquet"]) > 0

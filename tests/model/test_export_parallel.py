@@ -83,6 +83,7 @@ def test_parallel_export_writes_what_one_process_writes(fresh_pg: str, tmp_path:
         "shard_max_documents": 6,  # several shards per split and worker, renamed into one sequence
         "parquet_row_group_documents": 4,
         "validation_fraction": 0.3,
+        "formats": list(FORMATS),
     }
     one = run_export(settings, tmp_path / "one", ExportOptions(workers=1, **common))
     three = run_export(settings, tmp_path / "three", ExportOptions(workers=3, **common))
@@ -103,7 +104,7 @@ def test_parallel_export_writes_what_one_process_writes(fresh_pg: str, tmp_path:
 def test_interrupted_parallel_export_leaves_nothing_then_resumes(fresh_pg: str, tmp_path: Path) -> None:
     sc = seed_scenario(fresh_pg)
     settings, out = settings_for(fresh_pg, tmp_path), tmp_path / "out"
-    options = ExportOptions(workers=2, batch_episodes=5, shard_max_documents=4)
+    options = ExportOptions(workers=2, batch_episodes=5, shard_max_documents=4, formats=list(FORMATS))
 
     with pytest.raises(Crash):
         run_export(settings, out, options, progress=CrashAfter(3))

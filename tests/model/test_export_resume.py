@@ -12,6 +12,7 @@ from forager.store.db import session_scope
 from model.errors import ExportError
 from model.export import ExportManifest, ExportOptions, ExportProgress, Watermark, run_export
 from model.export.layout import ExportDir
+from model.export.options import ALL_FORMATS
 from tests.model.conftest import settings_for
 from tests.model.reference import as_docs, content_hash, expected_documents, exported, read_parquet
 from tests.model.store_seed import add_episode, add_repo, finish, random_actions, seed_scenario
@@ -36,7 +37,7 @@ class CrashAfter:
 def test_interrupted_export_then_rerun_neither_loses_nor_duplicates(fresh_pg: str, tmp_path: Path) -> None:
     sc = seed_scenario(fresh_pg)
     settings, out = settings_for(fresh_pg, tmp_path), tmp_path / "out"
-    options = ExportOptions(batch_episodes=6, shard_max_documents=5)
+    options = ExportOptions(batch_episodes=6, shard_max_documents=5, formats=list(ALL_FORMATS))
 
     with pytest.raises(Crash):
         run_export(settings, out, options, progress=CrashAfter(3))
@@ -56,7 +57,7 @@ def test_interrupted_export_then_rerun_neither_loses_nor_duplicates(fresh_pg: st
 def test_second_run_exports_only_new_and_newly_finished_episodes(fresh_pg: str, tmp_path: Path) -> None:
     sc = seed_scenario(fresh_pg)
     settings, out = settings_for(fresh_pg, tmp_path), tmp_path / "out"
-    options = ExportOptions(batch_episodes=4)
+    options = ExportOptions(batch_episodes=4, formats=list(ALL_FORMATS))
     first = run_export(settings, out, options)
     assert first.watermark is not None and first.watermark.pending == sorted(sc.running)
     assert run_export(settings, out, options).export_id is None  # nothing new: nothing committed

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from model.export import Document, ExportOptions, read_manifest, run_export
+from model.export.options import ALL_FORMATS
 from model.export.shards import file_sha256
 from tests.model.conftest import settings_for
 from tests.model.reference import as_docs, content_hash, expected_documents, exported
@@ -25,7 +26,8 @@ def _check_roundtrip(url: str, tmp_path: Path, options: ExportOptions) -> None:
     assert manifest.counts.exported == len(expected) > 0
     assert manifest.counts.considered == len(sc.all_ids) - len(sc.running)
     assert manifest.counts.steps_exported == sum((len(d) - 2) // 2 for d in expected.values())
-    for fmt in ("jsonl.zst", "parquet"):
+    assert {s.format for s in manifest.shards} == set(options.formats)
+    for fmt in options.formats:
         docs = exported(out, fmt)
         assert set(docs) == set(expected), fmt
         assert content_hash(as_docs(docs)) == content_hash(expected), fmt
@@ -52,12 +54,15 @@ def test_postgres_export_equals_store_after_filters(fresh_pg: str, tmp_path: Pat
         shard_max_documents=9,  # several shards per split
         parquet_row_group_documents=4,
         validation_fraction=0.3,
+        formats=list(ALL_FORMATS),
     )
     _check_roundtrip(fresh_pg, tmp_path, options)
 
 
 def test_sqlite_export_equals_store_after_filters(sqlite_url: str, tmp_path: Path) -> None:
-    _check_roundtrip(sqlite_url, tmp_path, ExportOptions(batch_episodes=5, min_steps=2))
+    options = ExportOptions(batch_episodes=5, min_steps=2)
+    assert options.formats == ["parquet"]  # the default: Parquet only
+    _check_roundtrip(sqlite_url, tmp_path, options)
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from forager.traces.models import TraceEvent
 from forager.traces.render import FRAME_SEP, TRACE_CONTEXT_START, render_event
 from model.dataset import ByteTokenizer, DatasetConfig, PackedDataset, list_shards
 from model.export.layout import ExportDir
+from model.export.options import ALL_FORMATS
 from model.export.shards import file_sha256
 from model.export.traces import TraceExportOptions, TraceText, export_trace_shards
 from tests.model.reference import read_jsonl, read_parquet
@@ -31,7 +32,9 @@ def test_trace_shards_round_trip_and_feed_the_dataset(tmp_path: Path) -> None:
     ]
     out = tmp_path / "out"
     manifest = export_trace_shards(
-        items, out, TraceExportOptions(shard_max_documents=8, parquet_row_group_documents=3)
+        items,
+        out,
+        TraceExportOptions(shard_max_documents=8, parquet_row_group_documents=3, formats=list(ALL_FORMATS)),
     )
 
     assert manifest.kind == "traces" and manifest.export_id == "traces-000001"
@@ -116,12 +119,8 @@ def test_store_traces_export_incrementally_on_their_repository_side(sqlite_url: 
     options = TraceExportOptions(validation_fraction=0.5)
     first = export_store_traces(sqlite_url, out, options)
     assert first.export_id == "traces-000001" and first.counts.exported == 4
-    rows = [
-        r
-        for shard in first.shards
-        if shard.format == "jsonl.zst"
-        for r in read_jsonl(out / "exports" / "traces-000001" / shard.path)
-    ]
+    rows = [r for shard in first.shards for r in read_parquet(out / "exports" / "traces-000001" / shard.path)]
+    assert {s.format for s in first.shards} == {"parquet"}  # the default
     assert sorted(r["repo"] for r in rows) == sorted([repo_key(a.spec)] * 3 + [repo_key(b.spec)])
     for r in rows:  # the same side of the split as the repository's episodes
         assert r["split"] == split_of(r["repo"], 0.5, 0)
