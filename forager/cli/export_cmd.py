@@ -77,6 +77,9 @@ def run(
         typer.Option("--format", help="parquet and/or jsonl.zst, repeatable (default: parquet)"),
     ] = None,
     shard_documents: Annotated[int, typer.Option(min=1, help="documents per shard")] = 20_000,
+    zstd_level: Annotated[
+        int | None, typer.Option(min=1, max=22, help="zstd level of the shards (default: the export's)")
+    ] = None,
     max_episodes: Annotated[
         int | None, typer.Option(min=1, help="export at most this many new episodes this run")
     ] = None,
@@ -103,6 +106,7 @@ def run(
             mask_seed=mask_seed,
             formats=[f.value for f in formats] if formats else list(DEFAULT_FORMATS),
             shard_max_documents=shard_documents,
+            **({"zstd_level": zstd_level} if zstd_level is not None else {}),
             max_episodes=max_episodes,
         )
     except ValidationError as exc:

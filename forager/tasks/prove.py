@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from forager.agent.models import Limits
-from forager.agent.tools import REPO, SuiteSpec, ToolBox, seed_bytecode_cache
+from forager.agent.tools import REPO, ShellResult, SuiteSpec, ToolBox, seed_bytecode_cache
 from forager.config import Settings
 from forager.dockerhost import LABEL_INSTANCE
 from forager.errors import ForagerError
@@ -25,6 +25,7 @@ from forager.sandbox.lifecycle import start_sandbox
 from forager.sandbox.session import Sandbox
 from forager.tasks.evaluate import apply_patch, git
 from forager.validate.container_run import runners_files
+from forager.validate.models import TestOutcome
 
 Verdict = Literal[
     "kept",
@@ -190,21 +191,31 @@ def _control_run(
 def _passing(
     provider: SandboxProvider, cand: Candidate, tests: SuiteSpec, baseline_passed: set[str], timeout_s: float
 ) -> set[str] | None:
-    sb = provider.get()
-    spec = replace(_proving_spec(tests, cand, baseline_passed), args=[*tests.args, "--tb=line"])
-    if tests.framework != "pytest":
-        spec = replace(tests, bytecode_cache=True)
+    spec = replace(tests, bytecode_cache=True)
+    if tests.framework == "pytest":
+        spec = replace(spec, args=[*tests.args, "--tb=line"])  # every test runs: no --maxfail
+    outcomes, _, res = _run_and_revert(provider, provider.get(), spec, cand.tests, timeout_s)
+    if res.timed_out or not outcomes:
+        return None
+    return {o.test_id for o in outcomes if o.outcome == "passed"}
+
+
+def _run_and_revert(
+    provider: SandboxProvider, sb: Sandbox, spec: SuiteSpec, test_ids: list[str], timeout_s: float
+) -> tuple[list[TestOutcome], str, ShellResult]:
+    """Run the tests, then put the repository back. A sandbox git cannot restore, or left by a
+    run that timed out or reported nothing, is discarded: a mutant's leftovers (files outside
+    the repository, hanging processes, a broken venv) must not reach the next candidate."""
     box = ToolBox(sb, Limits(command_timeout_s=timeout_s), spec)
     try:
-        outcomes, _, res = box.run_tests(cand.tests)
+        outcomes, tail, res = box.run_tests(test_ids)
     finally:
         _revert(sb)
         if not _is_clean(sb):
             provider.discard()
     if res.timed_out or not outcomes:
         provider.discard()
-        return None
-    return {o.test_id for o in outcomes if o.outcome == "passed"}
+    return outcomes, tail, res
 
 
 def _proving_spec(tests: SuiteSpec, cand: Candidate, baseline_passed: set[str]) -> SuiteSpec:
@@ -234,20 +245,13 @@ def _prove_one(
     if not applied:
         _revert(sb)
         return Proof(cand.key, "does_not_apply", detail=out[-300:])
-    box = ToolBox(sb, Limits(command_timeout_s=timeout_s), _proving_spec(tests, cand, baseline_passed))
-    try:
-        outcomes, tail, res = box.run_tests(cand.tests)
-    finally:
-        _revert(sb)
-        if not _is_clean(sb):
-            provider.discard()  # the mutant (or its tests) changed more than git can restore
+    spec = _proving_spec(tests, cand, baseline_passed)
+    outcomes, tail, res = _run_and_revert(provider, sb, spec, cand.tests, timeout_s)
     if res.timed_out:
-        provider.discard()  # leftover processes of a hanging mutant must not slow the next one
         return Proof(cand.key, "timeout", detail=f"the tests ran over {timeout_s:.0f} s")
     if not outcomes:
         # No test reported at all: the mutant broke collection, or an earlier one broke the
         # sandbox outside the repository (say, the venv). A fresh sandbox tells which.
-        provider.discard()
         if retry:
             return _prove_one(provider, cand, tests, baseline_passed, timeout_s, retry=False)
         return Proof(cand.key, "collection_error", detail=tail[-300:])
