@@ -124,6 +124,10 @@ class WorkerPool:
             # The exact-verification budget is the export's, not each worker's.
             dedup.memory_budget //= workers
         ctx = mp.get_context(START_METHOD)
+        # The fork server imports the export once (pyarrow, numpy, psycopg: about a second),
+        # and every worker forks from it with them loaded. Takes effect when the server starts
+        # (the first parallel export of this process); later ones reuse it.
+        ctx.set_forkserver_preload([__name__])
         self._outbox: multiprocessing.queues.Queue[tuple[Any, ...]] = ctx.Queue()
         self._inboxes: list[multiprocessing.queues.Queue[list[EpisodeRecord] | None]] = [
             ctx.Queue(maxsize=3) for _ in range(workers)
