@@ -18,7 +18,7 @@ from forager.config import get_settings
 if TYPE_CHECKING:
     from model.export import ExportManifest, ExportProgress
 
-# model.export (pyarrow, numpy, datasketch) is imported inside the commands: `forager --help`
+# model.export (pyarrow, numpy, psycopg) is imported inside the commands: `forager --help`
 # and the other commands do not pay for it.
 app = typer.Typer(no_args_is_help=True)
 

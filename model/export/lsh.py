@@ -9,12 +9,14 @@ when the export must keep pace with reading the store.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-from datasketch import MinHashLSH
 
 from model.export.minhash import U32
+
+if TYPE_CHECKING:
+    from datasketch import MinHashLSH
 
 
 class CandidateIndex(Protocol):
@@ -121,7 +123,11 @@ class _Sketch:
 
 class DatasketchLSH:
     def __init__(self, num_perm: int, bands: int, rows: int) -> None:
-        self._lsh = MinHashLSH(num_perm=num_perm, params=(bands, rows))
+        # Imported here: datasketch brings scipy (0.4 s to import, and OpenBLAS threads) into
+        # every process that exports, CLI and workers included, for this reference alone.
+        from datasketch import MinHashLSH
+
+        self._lsh: MinHashLSH = MinHashLSH(num_perm=num_perm, params=(bands, rows))
 
     def insert(self, key: int, sig: U32, keys: list[bytes] | None = None) -> None:
         self._lsh.insert(key, _Sketch(sig), check_duplication=False)

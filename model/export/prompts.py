@@ -24,14 +24,27 @@ class PromptSource(Protocol):
 class TemplatePrompts:
     """The prompts of `forager.agent.prompts`, as the agent loop was given them."""
 
+    def __init__(self) -> None:
+        # The prompt is a function of the environment (name, Python, test command) and the
+        # task (problem statement): kept per (environment, task) id, so an episode costs a
+        # dict lookup on two ints rather than hashing and comparing its problem statement.
+        self._by_ids: dict[tuple[int, int | None], str] = {}
+
     def system(self) -> str:
         return _system()
 
     def task(self, record: EpisodeRecord) -> str:
-        command = _command(tuple(str(a) for a in record.test_command)) if record.test_command else "pytest"
-        return _task(
-            record.repo_name, record.python_version or "3", command, record.problem_statement or None
-        )
+        key = (record.environment_id, record.task_id)
+        prompt = self._by_ids.get(key)
+        if prompt is None:
+            args = tuple(str(a) for a in record.test_command)
+            command = _command(args) if args else "pytest"
+            prompt = _task(
+                record.repo_name, record.python_version or "3", command, record.problem_statement or None
+            )
+            if len(self._by_ids) < 65536:
+                self._by_ids[key] = prompt
+        return prompt
 
 
 @lru_cache(maxsize=1)

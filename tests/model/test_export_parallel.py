@@ -44,6 +44,7 @@ class FailingPrompts(TemplatePrompts):
     """Fails in whichever worker renders the prompt of one episode."""
 
     def __init__(self, episode_id: int) -> None:
+        super().__init__()
         self.episode_id = episode_id
 
     def task(self, record: EpisodeRecord) -> str:
