@@ -22,7 +22,11 @@ class PromptSource(Protocol):
 
 
 class TemplatePrompts:
-    """The prompts of `forager.agent.prompts`, as the agent loop was given them."""
+    """The prompts of `forager.agent.prompts`, as the agent loop was given them.
+
+    One instance per export and store (`run_export` makes its own): prompts are remembered by
+    environment and task id.
+    """
 
     def __init__(self) -> None:
         # The prompt is a function of the environment (name, Python, test command) and the
@@ -37,7 +41,7 @@ class TemplatePrompts:
         key = (record.environment_id, record.task_id)
         prompt = self._by_ids.get(key)
         if prompt is None:
-            args = tuple(str(a) for a in record.test_command)
+            args = tuple(str(a) for a in record.test_command or ())
             command = _command(args) if args else "pytest"
             prompt = _task(
                 record.repo_name, record.python_version or "3", command, record.problem_statement or None
