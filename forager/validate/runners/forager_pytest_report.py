@@ -7,6 +7,8 @@ so a run cut off by its time limit still reports what finished.
 import json
 import os
 
+import forager_determinism
+
 _OUT = os.environ.get("FORAGER_REPORT", "/tmp/forager-report.jsonl")
 _state = {}
 
@@ -27,6 +29,10 @@ def pytest_collectreport(report):
                 "message": str(report.longrepr)[-2000:],
             }
         )
+
+
+def pytest_runtest_setup(item):
+    forager_determinism.derandomize(getattr(item, "obj", None))
 
 
 def pytest_runtest_logreport(report):

@@ -1,0 +1,28 @@
+"""Repeatable property-based tests, for every run Forager makes of a suite (stdlib only).
+
+Hypothesis draws new examples on every run by default and replays failures it saved in the
+repository's `.hypothesis/` folder. Under a mutant, a property test may then fail in one run
+and pass in the next: a task proven twice was seen to lose or gain a failing test on its
+recheck (idna's property tests). Before each test, its `@given` settings are replaced by the
+same settings with `derandomize=True` (examples seeded from the test itself) and no example
+database, so the baseline, a task's proof, its recheck and an agent's reward see one run.
+"""
+
+import sys
+
+
+def derandomize(test):
+    """Called with the test function (or bound method) just before it runs."""
+    hypothesis = sys.modules.get("hypothesis")
+    function = getattr(test, "__func__", test)
+    bound = getattr(function, "_hypothesis_internal_use_settings", None)
+    if hypothesis is None or bound is None:
+        return
+    if getattr(bound, "derandomize", False) and getattr(bound, "database", True) is None:
+        return
+    try:
+        # `@given` binds its settings when it decorates, so they are replaced on the function.
+        repeatable = hypothesis.settings(bound, derandomize=True, database=None)
+        function._hypothesis_internal_use_settings = repeatable
+    except Exception as exc:  # a Hypothesis too old or too new for this: run the test as it is
+        sys.stderr.write(f"forager: hypothesis left random: {type(exc).__name__}: {exc}\n")
