@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis._settings import _CI_VARS  # the variables by which Hypothesis detects CI
 
 RUNNERS = Path(__file__).resolve().parents[2] / "forager" / "validate" / "runners"
 
@@ -62,6 +63,10 @@ def _run(repo: Path, command: list[str], n: int) -> list[list[list[object]]]:
             "FORAGER_REPORT": str(repo.parent / f"report-{k}.jsonl"),
         }
         env.pop("HYPOTHESIS_PROFILE", None)
+        # Under CI, Hypothesis loads its derandomized "ci" profile by itself (the project's
+        # profile inherits it), which would hide what the runners do.
+        for key in _CI_VARS:
+            env.pop(key, None)
         done = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stdout + done.stderr
         runs.append([json.loads(line) for line in seen.read_text().splitlines()])
