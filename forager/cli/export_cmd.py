@@ -30,6 +30,21 @@ class ShardFormatChoice(str, Enum):
     jsonl_zst = "jsonl.zst"
 
 
+FormatsOption = Annotated[
+    list[ShardFormatChoice] | None,
+    typer.Option("--format", help="parquet and/or jsonl.zst, repeatable (default: parquet)"),
+]
+
+
+def _given(**values: object) -> dict[str, object]:
+    """The options given on the command line: the rest keep the export's own defaults."""
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def _format_values(formats: list[ShardFormatChoice] | None) -> list[str] | None:
+    return [f.value for f in formats] if formats else None
+
+
 class RichExportProgress:
     """Implements model.export.ProgressSink on a rich progress line."""
 
@@ -72,10 +87,7 @@ def run(
         float, typer.Option(min=0.0, max=1.0, help="seeded share of observations with loss=false")
     ] = 0.5,
     mask_seed: Annotated[int, typer.Option()] = 0,
-    formats: Annotated[
-        list[ShardFormatChoice] | None,
-        typer.Option("--format", help="parquet and/or jsonl.zst, repeatable (default: parquet)"),
-    ] = None,
+    formats: FormatsOption = None,
     shard_documents: Annotated[int, typer.Option(min=1, help="documents per shard")] = 20_000,
     zstd_level: Annotated[
         int | None, typer.Option(min=1, max=22, help="zstd level of the shards (default: the export's)")
@@ -87,7 +99,6 @@ def run(
 ) -> None:
     """Export finished episodes past the folder's watermark (incremental) as Parquet (and JSONL.zst)."""
     from model.export import ExportOptions, run_export
-    from model.export.options import DEFAULT_FORMATS
 
     settings = get_settings()
     try:
@@ -104,10 +115,9 @@ def run(
             split_seed=split_seed,
             observation_mask_fraction=mask_observations,
             mask_seed=mask_seed,
-            formats=[f.value for f in formats] if formats else list(DEFAULT_FORMATS),
             shard_max_documents=shard_documents,
-            **({"zstd_level": zstd_level} if zstd_level is not None else {}),
             max_episodes=max_episodes,
+            **_given(formats=_format_values(formats), zstd_level=zstd_level),
         )
     except ValidationError as exc:
         console.print(f"[bold red]error:[/] {exc}")
@@ -136,14 +146,10 @@ def traces(
     limit: Annotated[int | None, typer.Option(min=1, help="export at most this many traces this run")] = None,
     validation_fraction: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.02,
     split_seed: Annotated[int, typer.Option()] = 0,
-    formats: Annotated[
-        list[ShardFormatChoice] | None,
-        typer.Option("--format", help="parquet and/or jsonl.zst, repeatable (default: parquet)"),
-    ] = None,
+    formats: FormatsOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the manifest as JSON")] = False,
 ) -> None:
     """Export the stored execution traces (CWM's format) past the folder's last trace export."""
-    from model.export.options import DEFAULT_FORMATS
     from model.export.trace_source import export_store_traces
     from model.export.traces import TraceExportOptions
 
@@ -151,7 +157,7 @@ def traces(
     options = TraceExportOptions(
         validation_fraction=validation_fraction,
         split_seed=split_seed,
-        formats=[f.value for f in formats] if formats else list(DEFAULT_FORMATS),
+        **_given(formats=_format_values(formats)),
     )
     with console.status("exporting traces"):
         manifest = run_guarded(lambda: export_store_traces(settings.db_url, out_dir, options, limit))

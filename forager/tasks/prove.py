@@ -191,9 +191,7 @@ def _control_run(
 def _passing(
     provider: SandboxProvider, cand: Candidate, tests: SuiteSpec, baseline_passed: set[str], timeout_s: float
 ) -> set[str] | None:
-    spec = replace(tests, bytecode_cache=True)
-    if tests.framework == "pytest":
-        spec = replace(spec, args=[*tests.args, "--tb=line"])  # every test runs: no --maxfail
+    spec = _run_spec(tests, maxfail=None)  # every test runs
     outcomes, _, res = _run_and_revert(provider, provider.get(), spec, cand.tests, timeout_s)
     if res.timed_out or not outcomes:
         return None
@@ -222,12 +220,17 @@ def _proving_spec(tests: SuiteSpec, cand: Candidate, baseline_passed: set[str]) 
     """The suite's spec for one candidate's run: byte code cached, and, under pytest, one-line
     tracebacks (full ones cost more than the tests when a mutant fails many) and a stop once
     enough tests fail that the verdict can only be breaks_everything."""
-    if tests.framework != "pytest":
-        return replace(tests, bytecode_cache=True)
     judged = cand.judge if cand.judge is not None else cand.tests
     ran = sum(1 for t in judged if t in baseline_passed)
-    enough = max(BREAKS_EVERYTHING_MIN + 1, int(BREAKS_EVERYTHING_SHARE * ran) + 1)
-    return replace(tests, bytecode_cache=True, args=[*tests.args, "--tb=line", f"--maxfail={enough}"])
+    return _run_spec(tests, maxfail=max(BREAKS_EVERYTHING_MIN + 1, int(BREAKS_EVERYTHING_SHARE * ran) + 1))
+
+
+def _run_spec(tests: SuiteSpec, maxfail: int | None) -> SuiteSpec:
+    """Byte code cached; under pytest, one-line tracebacks and, with `maxfail`, a stop there."""
+    if tests.framework != "pytest":
+        return replace(tests, bytecode_cache=True)
+    stop = [f"--maxfail={maxfail}"] if maxfail is not None else []
+    return replace(tests, bytecode_cache=True, args=[*tests.args, "--tb=line", *stop])
 
 
 def _prove_one(

@@ -72,8 +72,8 @@ def worker_count(options: ExportOptions, dialect: str) -> int:
     are there."""
     if dialect != "postgresql":
         return 1  # SQLite: one connection's snapshot cannot be shared with another process
-    # A worker keeps about two cores busy: its Python thread, and the compression of both
-    # formats in helper threads (besides its PostgreSQL backend).
+    # A worker keeps about two cores busy: its Python thread and the shard compression in
+    # helper threads (besides its PostgreSQL backend).
     n = options.workers if options.workers is not None else min(available_cpus() // 2, 8)
     if n <= 1 or START_METHOD not in mp.get_all_start_methods() or mp.current_process().daemon:
         return 1

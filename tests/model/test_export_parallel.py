@@ -15,6 +15,7 @@ import pytest
 from forager.store.db import session_scope
 from model.export import ExportManifest, ExportOptions, ExportProgress, run_export
 from model.export.layout import ExportDir
+from model.export.options import ALL_FORMATS
 from model.export.parallel import worker_count
 from model.export.prompts import TemplatePrompts
 from model.export.shards import file_sha256
@@ -23,7 +24,7 @@ from tests.model.conftest import settings_for
 from tests.model.reference import as_docs, content_hash, expected_documents, exported
 from tests.model.store_seed import add_episode, add_repo, random_actions, seed_scenario
 
-FORMATS = ("jsonl.zst", "parquet")
+FORMATS = ALL_FORMATS
 
 
 class Crash(Exception):

@@ -331,6 +331,7 @@ def test_qualified_names_read_from_the_source(tmp_path: Path, monkeypatch: pytes
     """Before 3.11 code has no co_qualname: the collector reads it from the source, and gets
     what 3.11's co_qualname says."""
     monkeypatch.syspath_prepend(str(RUNTIME))
+    monkeypatch.syspath_prepend(str(RUNNERS))  # on PYTHONPATH beside it, as in a container
     import forager_trace_collector as collector
 
     path = tmp_path / "nested.py"

@@ -37,6 +37,7 @@ import time
 from types import CodeType
 from typing import IO, Any
 
+import forager_determinism  # beside it on PYTHONPATH: forager/validate/runners/
 import forager_tracer as ft
 
 CONFIG_ENV = "FORAGER_TRACE_CONFIG"
@@ -303,13 +304,8 @@ def relax_deadline(test: Any) -> None:
     alone would fail property tests that pass untraced. `@given` binds its settings when it
     decorates, so they are replaced on the test function itself: the same settings (the
     project's profile, or the test's own), without the deadline."""
-    hypothesis = sys.modules.get("hypothesis")
-    function = getattr(test, "__func__", test)
-    bound = getattr(function, "_hypothesis_internal_use_settings", None)
-    if hypothesis is None or bound is None or getattr(bound, "deadline", None) is None:
-        return
     try:
-        function._hypothesis_internal_use_settings = hypothesis.settings(bound, deadline=None)
+        forager_determinism.replace_settings(test, deadline=None)
     except Exception as exc:  # a Hypothesis too old or too new for this
         _get()._error(f"hypothesis deadline: {type(exc).__name__}: {exc}")
 
