@@ -1,4 +1,4 @@
-"""The mid-training document of one episode (`forager.midtrain/1`).
+"""The mid-training document of one episode (`forager.midtrain/2`).
 
 One JSON object per episode: its provenance, and `messages` in order: the system prompt, the
 task prompt (role `user`), then per step the raw model output (role `assistant`) and what the
@@ -6,8 +6,9 @@ environment showed back (role `observation`). CWM trains on actions *and* observ
 the loss masked on a random half of the observations; `loss` carries that per message, seeded
 by (mask_seed, episode id) so re-exports agree.
 
-Documents are built as plain dicts on the hot path; `Document` is the validated contract for
-readers.
+Documents are built column-wise from Arrow arrays (model.export.columns); `Document` is the
+validated contract for readers. Format 2 differs from 1 only in `content_sha256` (see
+`content_sha256`: 1 hashed the messages' JSON, which needed a Python object per message).
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
-import orjson
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
 from model.export.minhash import fmix64
 
-DOCUMENT_FORMAT = "forager.midtrain/1"
-TRACE_FORMAT = "forager.trace-text/1"
+DOCUMENT_FORMAT = "forager.midtrain/2"
+TRACE_FORMAT = "forager.trace-text/2"
 Role = Literal["system", "user", "assistant", "observation", "trace"]
 
 
@@ -40,7 +41,7 @@ class Document(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    format: Literal["forager.midtrain/1"] = "forager.midtrain/1"
+    format: Literal["forager.midtrain/2"] = "forager.midtrain/2"
     episode_id: int
     repo: str
     source: str
@@ -61,7 +62,7 @@ class Document(BaseModel):
 class TraceDocument(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    format: Literal["forager.trace-text/1"] = "forager.trace-text/1"
+    format: Literal["forager.trace-text/2"] = "forager.trace-text/2"
     trace_id: int
     repo: str | None
     split: str
@@ -69,50 +70,44 @@ class TraceDocument(BaseModel):
     messages: list[Message]
 
 
-def messages_json(messages: Sequence[dict[str, Any]]) -> bytes:
-    """The messages array as compact UTF-8 JSON: what `content_sha256` is the sha256 of.
-
-    Equal to `json.dumps(messages, separators=(",", ":"), ensure_ascii=False).encode()`;
-    orjson writes it several times faster, which keeps the export near the store's read speed.
-    """
-    return orjson.dumps(messages)
-
-
 def content_sha256(messages: Sequence[dict[str, Any]]) -> str:
-    return hashlib.sha256(messages_json(messages)).hexdigest()
+    """What `content_sha256` is: the sha256 of an index of the messages, then their text.
 
-
-def encode_document(header: dict[str, Any], messages: list[dict[str, Any]]) -> tuple[bytes, str]:
-    """One JSON line (`header` fields, `content_sha256`, then `messages`) and its content hash.
-
-    The messages are serialized once and spliced in: they are nearly all of the bytes.
-    Text that is not valid Unicode (lone surrogates, possible from SQLite) is replaced first.
+    The index is one line per message, `<role> <loss 0|1> <UTF-8 length of content>`, each
+    ended by a newline, then an empty line; the contents follow, end to end, in UTF-8. The
+    lengths make it unambiguous, and it needs no JSON: the export computes it straight from
+    the Arrow buffers the Parquet shards are written from (see model.export.columns), a
+    reader from any message list, in any language.
     """
-    try:
-        body = messages_json(messages)
-    except orjson.JSONEncodeError:
-        for m in messages:
-            m["content"] = m["content"].encode("utf-8", "replace").decode("utf-8")
-        body = messages_json(messages)
-    digest = hashlib.sha256(body).hexdigest()
-    head = orjson.dumps({**header, "content_sha256": digest})
-    return head[:-1] + b',"messages":' + body + b"}\n", digest
+    h = hashlib.sha256()
+    encoded = [str(m["content"]).encode() for m in messages]
+    index = "".join(
+        f"{m['role']} {int(bool(m['loss']))} {len(e)}\n" for m, e in zip(messages, encoded, strict=True)
+    )
+    h.update(index.encode() + b"\n")
+    for e in encoded:
+        h.update(e)
+    return h.hexdigest()
 
 
-def observation_masks(
-    episode_ids: Sequence[int], counts: Sequence[int], fraction: float, seed: int
-) -> list[list[bool]]:
-    """Per episode and observation: True when its loss is kept.
+def observation_keep(
+    episode_ids: Sequence[int] | npt.NDArray[np.int64],
+    counts: Sequence[int] | npt.NDArray[np.int64],
+    fraction: float,
+    seed: int,
+) -> npt.NDArray[np.bool_]:
+    """Per observation of a batch of episodes (episode after episode): True when its loss is
+    kept.
 
     An episode of n observations gets floor(fraction * n) or that plus one masked, chosen at
     random so the expected share is `fraction`; the masked ones are those whose seeded hash
     of (seed, episode id, step index) is smallest. Random, yet the same for an episode in
     whichever batch it is exported. Vectorized over a batch of episodes.
     """
-    n_total = int(sum(counts))
-    if n_total == 0:
-        return [[] for _ in counts]
     counts_a = np.asarray(counts, dtype=np.int64)
+    n_total = int(counts_a.sum())
+    if n_total == 0:
+        return np.zeros(0, dtype=np.bool_)
     starts = np.concatenate(([0], np.cumsum(counts_a)[:-1]))
     episode = np.repeat(np.arange(len(counts_a)), counts_a)
     index = np.arange(n_total) - np.repeat(starts, counts_a)
@@ -125,28 +120,18 @@ def observation_masks(
     rank[order] = index  # order keeps episodes together: position j holds episode-local rank index[j]
     u = fmix64(episode_hash) >> np.uint64(11)  # 53 random bits -> uniform in [0, 1)
     masked = np.floor(fraction * counts_a + u.astype(np.float64) / 2.0**53).astype(np.int64)
-    keep = (rank >= np.repeat(masked, counts_a)).tolist()
-    bounds = np.concatenate((starts, [n_total])).tolist()
-    return [keep[bounds[i] : bounds[i + 1]] for i in range(len(counts_a))]
+    keep: npt.NDArray[np.bool_] = rank >= np.repeat(masked, counts_a)
+    return keep
+
+
+def observation_masks(
+    episode_ids: Sequence[int], counts: Sequence[int], fraction: float, seed: int
+) -> list[list[bool]]:
+    """`observation_keep`, as one list per episode."""
+    keep = observation_keep(episode_ids, counts, fraction, seed).tolist()
+    bounds = np.concatenate(([0], np.cumsum(np.asarray(counts, dtype=np.int64)))).tolist()
+    return [keep[bounds[i] : bounds[i + 1]] for i in range(len(counts))]
 
 
 def observation_mask(episode_id: int, n: int, fraction: float, seed: int) -> list[bool]:
     return observation_masks([episode_id], [n], fraction, seed)[0]
-
-
-def build_messages(
-    system: str | None,
-    prompt: str,
-    actions: Sequence[str],
-    observations: Sequence[str],
-    observation_loss: Sequence[bool],
-) -> list[dict[str, Any]]:
-    messages: list[dict[str, Any]] = []
-    if system is not None:
-        # The system prompt is the same in every episode: nothing to learn from it.
-        messages.append({"role": "system", "content": system, "loss": False})
-    messages.append({"role": "user", "content": prompt, "loss": True})
-    for action, observation, loss in zip(actions, observations, observation_loss, strict=True):
-        messages.append({"role": "assistant", "content": action, "loss": True})
-        messages.append({"role": "observation", "content": observation, "loss": loss})
-    return messages

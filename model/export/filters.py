@@ -12,7 +12,6 @@ class EpisodeFilter:
         self.exit_statuses = set(options.exit_statuses) if options.exit_statuses is not None else None
         self.policy_kinds = set(options.policy_kinds) if options.policy_kinds is not None else None
         self.only_successful = options.only_successful
-        self.min_steps = options.min_steps
         self.decontamination = decontamination
 
     def reason(self, record: EpisodeRecord) -> str | None:
@@ -26,6 +25,3 @@ class EpisodeFilter:
         if self.decontamination is not None and self.decontamination.match(record.source):
             return "decontaminated"
         return None
-
-    def too_short(self, record: EpisodeRecord) -> bool:
-        return len(record.actions) < self.min_steps

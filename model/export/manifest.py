@@ -35,7 +35,7 @@ class ShardInfo(BaseModel):
     messages: int
     steps: int
     bytes: int
-    uncompressed_bytes: int = Field(description="bytes of the JSON lines the shard holds")
+    uncompressed_bytes: int = Field(description="UTF-8 bytes of the message texts the shard holds")
     sha256: str
 
 

@@ -83,16 +83,22 @@ def _scratch(n: int) -> U64:
     return buf[:n]
 
 
-def word_hashes(data: bytes) -> tuple[U64, npt.NDArray[np.intp]]:
+def word_hashes(
+    data: bytes | npt.NDArray[np.uint8], breaks: npt.NDArray[np.intp] | None = None
+) -> tuple[U64, npt.NDArray[np.intp]]:
     """A 64-bit hash per whitespace-separated word (the same wherever the word stands), and
-    the byte offset where each word starts."""
-    b = np.frombuffer(data, dtype=np.uint8)
+    the byte offset where each word starts. `breaks`: byte offsets that end any word, as a
+    separator inserted before them would (where one text of a buffer ends and the next begins)."""
+    b = np.frombuffer(data, dtype=np.uint8) if isinstance(data, bytes) else data
     if b.size == 0:
         return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.intp)
     word = b > 32  # space, tabs, newlines and other control bytes separate words
     edge = np.empty_like(word)  # a word starts where a word byte follows a separator
     edge[0] = word[0]
     np.greater(word[1:], word[:-1], out=edge[1:])
+    if breaks is not None and breaks.size:
+        breaks = breaks[breaks < b.size]
+        edge[breaks] = word[breaks]
     starts = np.flatnonzero(edge)
     if starts.size == 0:
         return np.empty(0, dtype=np.uint64), starts
@@ -101,7 +107,8 @@ def word_hashes(data: bytes) -> tuple[U64, npt.NDArray[np.intp]]:
         # sum of (byte+1) * P**pos over a word, then times P**-start: unsigned numpy
         # arithmetic wraps, which is exactly arithmetic modulo 2**64, where P is invertible.
         # In place, in a buffer kept per thread: the one array eight times the size of the
-        # text, whose fresh pages the kernel would otherwise zero for every slab.
+        # text, whose fresh pages the kernel would otherwise zero for every slab. A word's
+        # sum runs to the next start: the separators after it contribute 0.
         contrib = _scratch(b.size)
         np.add(b, np.uint64(1), out=contrib)
         np.multiply(contrib, word, out=contrib, casting="unsafe")  # separators contribute 0
@@ -122,42 +129,69 @@ def _ngrams(w: U64, n: int) -> U64:
 class ShingleBatch:
     """The word n-gram hashes of several texts, computed together.
 
-    numpy's per-call cost, not the bytes, dominates for texts of a few kilobytes: a batch of
-    500 episodes costs about what 20 single ones do. A text's hashes are not deduplicated
-    (signatures take minima, so repeats do not matter); `unique` is applied where sets matter.
+    The texts lie end to end in one UTF-8 buffer (`bounds`: n+1 byte offsets), as Arrow holds
+    a column of strings; `breaks` are more offsets that end words, so a text made of several
+    parts (an episode's actions) shingles as the parts joined by a newline would, without
+    being joined. numpy's per-call cost, not the bytes, dominates for texts of a few
+    kilobytes: a batch of 500 episodes costs about what 20 single ones do. A text's hashes are
+    not deduplicated (signatures take minima, so repeats do not matter); `unique` is applied
+    where sets matter.
     """
 
-    def __init__(self, texts: Sequence[str], words: int) -> None:
-        self.size = len(texts)
+    def __init__(
+        self,
+        data: npt.NDArray[np.uint8],
+        bounds: npt.NDArray[np.intp],
+        words: int,
+        breaks: npt.NDArray[np.intp] | None = None,
+    ) -> None:
+        self.size = len(bounds) - 1
         self.words = words
         self.short: dict[int, U64] = {}
-        encoded = [t.encode("utf-8", "surrogatepass") for t in texts]
         hashes: list[U64] = []
         owners: list[npt.NDArray[np.intp]] = []
-        first = size = 0
-        for i, e in enumerate(encoded):
-            size += len(e) + 1
-            if size >= SLAB_BYTES or i == len(encoded) - 1:
-                h, o = self._slab(encoded[first : i + 1], first)
-                hashes.append(h)
-                owners.append(o)
-                first, size = i + 1, 0
+        first = 0
+        while first < self.size:
+            # Slabs of about SLAB_BYTES (whole texts): bounds the power tables and scratch.
+            last = int(np.searchsorted(bounds, bounds[first] + SLAB_BYTES, side="right")) - 1
+            last = min(max(last, first + 1), self.size)
+            h, o = self._slab(data, bounds, breaks, first, last)
+            hashes.append(h)
+            owners.append(o)
+            first = last
         self.hashes: U64 = np.concatenate(hashes) if hashes else np.empty(0, dtype=np.uint64)
         self.owners: npt.NDArray[np.intp] = np.concatenate(owners) if owners else np.empty(0, dtype=np.intp)
         self.bounds = np.searchsorted(self.owners, np.arange(self.size + 1))
 
-    def _slab(self, encoded: list[bytes], first: int) -> tuple[U64, npt.NDArray[np.intp]]:
-        # Texts are joined with a newline, which ends any word, so no word spans two texts.
+    @classmethod
+    def of_texts(cls, texts: Sequence[str], words: int) -> ShingleBatch:
+        encoded = [t.encode("utf-8", "surrogatepass") for t in texts]
         lengths = np.fromiter((len(e) for e in encoded), dtype=np.intp, count=len(encoded))
-        text_starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1])).astype(np.intp)
-        w, word_starts = word_hashes(b"\n".join(encoded))
+        bounds = np.concatenate(([0], np.cumsum(lengths))).astype(np.intp)
+        return cls(np.frombuffer(b"".join(encoded), dtype=np.uint8), bounds, words)
+
+    def _slab(
+        self,
+        data: npt.NDArray[np.uint8],
+        bounds: npt.NDArray[np.intp],
+        breaks: npt.NDArray[np.intp] | None,
+        first: int,
+        last: int,
+    ) -> tuple[U64, npt.NDArray[np.intp]]:
+        lo, hi = int(bounds[first]), int(bounds[last])
+        text_starts = bounds[first:last] - lo
+        cuts = text_starts[1:]  # every text start ends the words before it
+        if breaks is not None:
+            inside = breaks[(breaks > lo) & (breaks < hi)] - lo
+            cuts = np.concatenate((cuts, inside)) if inside.size else cuts
+        w, word_starts = word_hashes(data[lo:hi], cuts)
         owner = np.searchsorted(text_starts, word_starts, side="right") - 1
-        per_text = np.bincount(owner, minlength=len(encoded))
+        per_text = np.bincount(owner, minlength=last - first)
         first_word = np.concatenate(([0], np.cumsum(per_text)[:-1]))
         for t in np.flatnonzero((per_text > 0) & (per_text < self.words)).tolist():
             # A text shorter than n words is one shingle of all its words.
-            lo, n = int(first_word[t]), int(per_text[t])
-            self.short[first + t] = _ngrams(w[lo : lo + n], n)
+            start, n = int(first_word[t]), int(per_text[t])
+            self.short[first + t] = _ngrams(w[start : start + n], n)
         if w.size < self.words:
             return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.intp)
         grams = _ngrams(w, self.words)
@@ -196,7 +230,7 @@ def unique(a: U64) -> U64:
 
 def shingle_hashes(text: str, words: int) -> U64:
     """Sorted unique hashes of the word n-grams of text (the whole text when it is shorter)."""
-    return unique(ShingleBatch([text], words).shingles(0))
+    return unique(ShingleBatch.of_texts([text], words).shingles(0))
 
 
 def signature(shingles: U64, num_perm: int) -> U32:

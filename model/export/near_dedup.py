@@ -76,10 +76,12 @@ class NearDuplicateIndex:
 
     def sketch(self, actions_texts: Sequence[str]) -> list[Sketch]:
         """Shingles, signature and LSH band keys of each text (one batch: see ShingleBatch)."""
-        batch = ShingleBatch(actions_texts, self.shingle_words)
+        return self.sketch_batch(ShingleBatch.of_texts(actions_texts, self.shingle_words))
+
+    def sketch_batch(self, batch: ShingleBatch) -> list[Sketch]:
         sigs = batch.signatures(self.num_perm)
         keys = band_keys(sigs, self.bands, self.rows)
-        return [Sketch(batch.shingles(i), sigs[i], keys[i]) for i in range(len(actions_texts))]
+        return [Sketch(batch.shingles(i), sigs[i], keys[i]) for i in range(batch.size)]
 
     def check_and_add(
         self, repo: str, episode_id: int, shingles: U64, sig: U32, keys: list[bytes] | None = None

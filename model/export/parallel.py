@@ -33,7 +33,6 @@ import multiprocessing.queues
 import os
 import pickle
 import queue
-import re
 import threading
 import traceback
 from collections.abc import Callable, Iterator
@@ -41,21 +40,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import psycopg
-from psycopg import sql
-
 from model.errors import ExportError
 from model.export.manifest import ShardInfo
 from model.export.near_dedup import NearDuplicateIndex
 from model.export.options import ExportOptions
-from model.export.partition import PartitionResult, PartitionWriter, prepare_batch
+from model.export.partition import PartitionResult, PartitionWriter, PreparedBatch, prepare_batch
 from model.export.prefetch import Prefetcher
 from model.export.prompts import PromptSource
 from model.export.splits import TRAIN, VALIDATION
-from model.export.store_reader import EpisodeRecord, pg_steps
+from model.export.step_source import BatchedSteps, snapshot_connection
+from model.export.store_reader import EpisodeRecord
 
-# What pg_export_snapshot() returns, e.g. 00000003-0000001B-1 (checked before it is sent back).
-_SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+$")
 _POLL_S = 0.05
 START_METHOD: Literal["forkserver"] = "forkserver"
 
@@ -118,8 +113,6 @@ class WorkerPool:
         prompts: PromptSource,
         dedup: NearDuplicateIndex | None,
     ) -> None:
-        if not _SNAPSHOT_ID.match(snapshot):
-            raise ExportError(f"unexpected snapshot id from PostgreSQL: {snapshot!r}")
         if dedup is not None:
             # The exact-verification budget is the export's, not each worker's.
             dedup.memory_budget //= workers
@@ -292,9 +285,7 @@ def _worker_main(
         getattr(q, "_writer").close()  # noqa: B009 - a private attribute (mypy)
     try:
         options = context.options
-        with psycopg.connect(context.conninfo, application_name=f"forager-export-{k}") as conn:
-            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(context.snapshot)))
+        with snapshot_connection(context.conninfo, context.snapshot, f"forager-export-{k}") as conn:
             writer = PartitionWriter(
                 context.staging,
                 options,
@@ -303,14 +294,11 @@ def _worker_main(
                 context.dedup,
                 name_prefix=f".w{k}-",
             )
-
-            def rows(ids: list[int]) -> list[tuple[int, str, str]]:
-                return pg_steps(conn, ids)
-
+            source = BatchedSteps(conn)
             stop = threading.Event()
             parent = os.getppid()
 
-            def batches() -> Iterator[tuple[list[EpisodeRecord], int]]:
+            def batches() -> Iterator[PreparedBatch]:
                 # In the prefetch thread: the next batch's steps and sketches while the
                 # main thread writes the previous one. It polls, so that a failure of the
                 # main thread (which sets `stop`), or the end of the parent, never leaves it
@@ -324,22 +312,24 @@ def _worker_main(
                         continue
                     if records is None:
                         return
-                    yield records, prepare_batch(records, rows, options, context.dedup)
+                    yield prepare_batch(records, source, records[-1].id, options, context.dedup)
 
             prepared = Prefetcher(batches())
             try:
-                for records, steps in prepared:
+                for batch in prepared:
                     before = writer.result.exported
-                    for record in records:
-                        writer.add(record)
+                    writer.add(batch)
                     progress = WorkerProgress(
-                        k, len(records), steps, writer.result.exported - before, records[-1].id
+                        k,
+                        len(batch.records),
+                        batch.steps_read,
+                        writer.result.exported - before,
+                        batch.records[-1].id,
                     )
                     outbox.put(("progress", progress))
             finally:
                 stop.set()
                 prepared.close()
-            conn.rollback()
         outbox.put(("done", k, writer.close()))
     except BaseException as exc:
         if writer is not None:

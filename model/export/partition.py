@@ -9,23 +9,26 @@ repository write exactly the documents one partition over the whole store writes
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
-from model.export.documents import DOCUMENT_FORMAT, encode_document, observation_masks
+from model.export.columns import MESSAGES_TYPE, StepColumns, document_table, episode_messages
+from model.export.documents import DOCUMENT_FORMAT, observation_keep
 from model.export.manifest import ShardInfo
-from model.export.minhash import U32
-from model.export.near_dedup import NearDuplicateIndex
+from model.export.minhash import U32, ShingleBatch
+from model.export.near_dedup import NearDuplicateIndex, Sketch
 from model.export.options import ExportOptions
 from model.export.prompts import PromptSource
 from model.export.repos import repo_key
-from model.export.shards import MESSAGE_TYPE, DocumentParts, SplitShards
+from model.export.shards import SplitShards
 from model.export.splits import TRAIN, VALIDATION, split_of
-from model.export.store_reader import EpisodeRecord, attach_steps
+from model.export.step_source import StepSource
+from model.export.store_reader import EpisodeRecord
 
 EPISODE_SCHEMA = pa.schema(
     [
@@ -44,47 +47,53 @@ EPISODE_SCHEMA = pa.schema(
         pa.field("reward", pa.float64()),
         pa.field("steps", pa.int32(), nullable=False),
         pa.field("content_sha256", pa.string(), nullable=False),
-        pa.field("messages", pa.list_(pa.field("item", MESSAGE_TYPE, nullable=False)), nullable=False),
+        pa.field("messages", MESSAGES_TYPE, nullable=False),
     ]
 )
 
-StepRows = Callable[[list[int]], Iterable[tuple[int, str, str]]]  # episode ids -> step rows
+# A batch's documents are assembled in groups of at most this much text: Arrow's string
+# offsets are 32-bit.
+_GROUP_TEXT_BYTES = 1 << 30
 
-# Roles of the messages after the task prompt, for an episode of n steps (shared, read-only).
-_STEP_ROLES: dict[int, list[str]] = {}
 
+@dataclass(slots=True)
+class PreparedBatch:
+    """Episodes that passed the filters needing no steps (id order), with their steps as
+    columns, per step the observation's loss flag, and their action sketches (near-dedup)."""
 
-def _step_roles(n: int) -> list[str]:
-    roles = _STEP_ROLES.get(n)
-    if roles is None:
-        roles = ["assistant", "observation"] * n
-        if n < 4096:
-            _STEP_ROLES[n] = roles
-    return roles
+    records: list[EpisodeRecord]
+    steps: StepColumns
+    counts: npt.NDArray[np.int64]
+    observation_keep: npt.NDArray[np.bool_]
+    sketches: list[Sketch] | None
+
+    @property
+    def steps_read(self) -> int:
+        return len(self.steps)
 
 
 def prepare_batch(
-    records: list[EpisodeRecord], steps: StepRows, options: ExportOptions, dedup: NearDuplicateIndex | None
-) -> int:
-    """Steps of the episodes (one query), observation masks and, with near-dedup on, action
-    shingles and signatures, all per batch (numpy releases the GIL for the bulk of it).
-    Returns the steps read."""
-    if not records:
-        return 0
-    n = attach_steps(records, steps([r.id for r in records]))
-    masks = observation_masks(
-        [r.id for r in records],
-        [len(r.observations) for r in records],
-        options.observation_mask_fraction,
-        options.mask_seed,
-    )
-    for record, mask in zip(records, masks, strict=True):
-        record.observation_loss = mask
+    records: list[EpisodeRecord],
+    source: StepSource,
+    up_to: int,
+    options: ExportOptions,
+    dedup: NearDuplicateIndex | None,
+) -> PreparedBatch:
+    """Steps of the episodes (one query or a slice of the stream), observation masks and, with
+    near-dedup on, action shingles and signatures, all per batch (the Arrow reads and most of
+    numpy's work release the GIL)."""
+    ids = [r.id for r in records]
+    steps, counts = source.steps(ids, up_to).of_episodes(ids)
+    keep = observation_keep(ids, counts, options.observation_mask_fraction, options.mask_seed)
+    sketches = None
     if dedup is not None:
-        sketches = dedup.sketch(["\n".join(r.actions) for r in records])
-        for record, (shingles, sig, keys) in zip(records, sketches, strict=True):
-            record.shingles, record.signature, record.band_keys = shingles, sig, keys
-    return n
+        # Each episode's actions are one text, its steps ending words as newlines would.
+        data, step_offsets = steps.action_bytes()
+        episode_rows = np.concatenate(([0], np.cumsum(counts))).astype(np.intp)
+        bounds = step_offsets[episode_rows].astype(np.intp)
+        shingles = ShingleBatch(data, bounds, dedup.shingle_words, breaks=step_offsets[1:-1].astype(np.intp))
+        sketches = dedup.sketch_batch(shingles)
+    return PreparedBatch(records, steps, counts, keep, sketches)
 
 
 @dataclass
@@ -139,73 +148,77 @@ class PartitionWriter:
         }
         self.result = PartitionResult()
 
-    def add(self, record: EpisodeRecord) -> None:
+    def add(self, batch: PreparedBatch) -> None:
+        """min_steps and near-dedup per episode (in id order), then the kept episodes'
+        documents, assembled per split."""
         options, result = self.options, self.result
-        n = len(record.actions)
-        repo = repo_key(record.source)
-        reason = None
-        if n < options.min_steps:
-            reason = "min_steps"
-        elif self.dedup is not None:
-            assert record.shingles is not None and record.signature is not None
-            verdict = self.dedup.check_and_add(
-                repo, record.id, record.shingles, record.signature, record.band_keys
-            )
-            if not verdict.kept:
-                reason = "near_duplicate"
-        if reason is not None:
-            result.dropped[reason] = result.dropped.get(reason, 0) + 1
-            return
-        split = split_of(repo, options.validation_fraction, options.split_seed)
-        # The messages as parallel lists: system prompt, task prompt, then action/observation
-        # pairs. The system prompt is the same in every episode: nothing to learn from it.
-        head_roles, head_contents, head_losses = ["user"], [self.prompts.task(record)], [True]
-        if self.system is not None:
-            head_roles, head_contents, head_losses = (
-                ["system", "user"],
-                [self.system, head_contents[0]],
-                [False, True],
-            )
-        contents: list[str] = [""] * (2 * n)
-        contents[0::2] = record.actions
-        contents[1::2] = record.observations
-        losses = [True] * (2 * n)
-        losses[1::2] = record.observation_loss
-        roles = head_roles + _step_roles(n)
-        contents = head_contents + contents
-        losses = head_losses + losses
-        messages: list[dict[str, Any]] = [
-            {"role": r, "content": c, "loss": x} for r, c, x in zip(roles, contents, losses, strict=True)
-        ]
-        fields = {
-            "format": DOCUMENT_FORMAT,
-            "episode_id": record.id,
-            "repo": repo,
-            "source": record.source,
-            "split": split,
-            "environment_id": record.environment_id,
-            "task_id": record.task_id,
-            "task_kind": record.task_kind,
-            "task_family": record.task_family,
-            "policy_kind": record.policy_kind,
-            "policy_model": record.policy_model,
-            "exit_status": record.exit_status,
-            "reward": record.reward,
-            "steps": n,
-        }
-        line, fields["content_sha256"] = encode_document(fields, messages)
-        # (contents read back: encode_document may have replaced text that is not Unicode)
-        self.shards[split].write(
-            DocumentParts(line, fields, roles, [m["content"] for m in messages], losses, n)
+        starts = np.concatenate(([0], np.cumsum(batch.counts)[:-1])).astype(np.int64)
+        kept: dict[str, list[int]] = {TRAIN: [], VALIDATION: []}
+        repos: list[str] = []
+        for i, record in enumerate(batch.records):
+            repo = repo_key(record.source)
+            repos.append(repo)
+            reason = None
+            if int(batch.counts[i]) < options.min_steps:
+                reason = "min_steps"
+            elif self.dedup is not None:
+                assert batch.sketches is not None
+                shingles, sig, keys = batch.sketches[i]
+                if not self.dedup.check_and_add(repo, record.id, shingles, sig, keys).kept:
+                    reason = "near_duplicate"
+            if reason is not None:
+                result.dropped[reason] = result.dropped.get(reason, 0) + 1
+                continue
+            kept[split_of(repo, options.validation_fraction, options.split_seed)].append(i)
+        text = batch.steps.text_bytes()
+        step_text = np.concatenate(([0], np.cumsum(text)))
+        for split, chosen in kept.items():
+            for group in _groups(chosen, starts, batch.counts, step_text):
+                self._write(split, batch, group, starts, repos)
+
+    def _write(
+        self,
+        split: str,
+        batch: PreparedBatch,
+        chosen: list[int],
+        starts: npt.NDArray[np.int64],
+        repos: list[str],
+    ) -> None:
+        records = [batch.records[i] for i in chosen]
+        index = np.asarray(chosen, dtype=np.int64)
+        counts = batch.counts[index]
+        messages = episode_messages(
+            self.system,
+            [self.prompts.task(r) for r in records],
+            batch.steps,
+            starts[index],
+            counts,
+            batch.observation_keep,
         )
-        result.exported += 1
-        result.steps_exported += n
-        result.messages += len(messages)
-        result.by_split[split] += 1
-        result.repos.add(repo)
-        # Episodes are not needed past this point: free their text early (a batch is held
-        # until its last episode is written).
-        record.actions, record.observations, record.shingles, record.band_keys = [], [], None, None
+        fields: dict[str, list[Any]] = {
+            "format": [DOCUMENT_FORMAT] * len(records),
+            "episode_id": [r.id for r in records],
+            "repo": [repos[i] for i in chosen],
+            "source": [r.source for r in records],
+            "split": [split] * len(records),
+            "environment_id": [r.environment_id for r in records],
+            "task_id": [r.task_id for r in records],
+            "task_kind": [r.task_kind for r in records],
+            "task_family": [r.task_family for r in records],
+            "policy_kind": [r.policy_kind for r in records],
+            "policy_model": [r.policy_model for r in records],
+            "exit_status": [r.exit_status for r in records],
+            "reward": [r.reward for r in records],
+            "steps": counts.tolist(),
+        }
+        docs = document_table(EPISODE_SCHEMA, fields, messages, counts)
+        self.shards[split].write(docs)
+        result = self.result
+        result.exported += len(records)
+        result.steps_exported += int(counts.sum())
+        result.messages += int(docs.messages.sum())
+        result.by_split[split] += len(records)
+        result.repos.update(fields["repo"])
 
     def close(self) -> PartitionResult:
         self.result.shards = [info for split in (TRAIN, VALIDATION) for info in self.shards[split].close()]
@@ -216,3 +229,28 @@ class PartitionWriter:
     def abort(self) -> None:
         for shards in self.shards.values():
             shards.abort()
+
+
+def _groups(
+    chosen: list[int],
+    starts: npt.NDArray[np.int64],
+    counts: npt.NDArray[np.int64],
+    step_text: npt.NDArray[np.int64],
+) -> list[list[int]]:
+    """The chosen episodes in runs of at most _GROUP_TEXT_BYTES of step text (one run, but
+    for batches of very long episodes)."""
+    if not chosen:
+        return []
+    index = np.asarray(chosen, dtype=np.int64)
+    sizes = step_text[starts[index] + counts[index]] - step_text[starts[index]]
+    if int(sizes.sum()) <= _GROUP_TEXT_BYTES:
+        return [chosen]
+    groups: list[list[int]] = [[]]
+    filled = 0
+    for i, size in zip(chosen, sizes.tolist(), strict=True):
+        if groups[-1] and filled + size > _GROUP_TEXT_BYTES:
+            groups.append([])
+            filled = 0
+        groups[-1].append(i)
+        filled += size
+    return groups

@@ -28,15 +28,29 @@ from model.export.manifest import MANIFEST_NAME, ExportCounts, ExportManifest, W
 from model.export.near_dedup import NearDuplicateIndex
 from model.export.options import ExportOptions
 from model.export.parallel import WorkerPool, WorkerProgress, merge_shards, worker_count
-from model.export.partition import EPISODE_SCHEMA, PartitionResult, PartitionWriter, prepare_batch
+from model.export.partition import (
+    EPISODE_SCHEMA,
+    PartitionResult,
+    PartitionWriter,
+    PreparedBatch,
+    prepare_batch,
+)
 from model.export.prefetch import Prefetcher
 from model.export.progress import ExportProgress, ProgressSink
 from model.export.prompts import PromptSource, TemplatePrompts
 from model.export.repos import repo_key
+from model.export.step_source import (
+    SqlSteps,
+    StepSource,
+    StreamedSteps,
+    export_snapshot,
+    libpq_url,
+    snapshot_connection,
+)
 from model.export.store_reader import EpisodeReader, EpisodeRecord, begin_snapshot
 
-# (the batch, each episode with the reason it is dropped or None, steps read for the batch)
-_Batch = tuple[list[EpisodeRecord], list[tuple[EpisodeRecord, str | None]], int]
+# (the batch, each episode with the reason it is dropped or None, the survivors' steps)
+_Batch = tuple[list[EpisodeRecord], list[tuple[EpisodeRecord, str | None]], PreparedBatch]
 
 __all__ = ["EPISODE_SCHEMA", "resolve_options", "run_export", "store_label"]
 
@@ -95,6 +109,11 @@ def run_export(
             raise ExportError(
                 f"{out_dir} holds exports made with other filter or format options, and an output folder "
                 f"is one dataset: export into a new folder, or use the options in {last}"
+            )
+        if previous is not None and previous.document_format != DOCUMENT_FORMAT:
+            raise ExportError(
+                f"{out_dir} holds {previous.document_format} documents and this export writes "
+                f"{DOCUMENT_FORMAT}: an output folder is one dataset, export into a new folder"
             )
         sequence = out.next_sequence("episodes")
         staging = out.new_staging()
@@ -156,7 +175,10 @@ def _export(
             )
             shards = merge_shards(staging, results)
         else:
-            result = _export_inline(reader, keep, tally, staging, options, sequence, prompts, dedup)
+            with _step_source(conn, settings, since, options.max_episodes) as steps:
+                result = _export_inline(
+                    reader, steps, keep, tally, staging, options, sequence, prompts, dedup
+                )
             results, shards = [result], result.shards
         watermark = reader.next_watermark()
     dedup_file = None
@@ -226,8 +248,27 @@ class _Tally:
         self.sink.update(state)
 
 
+@contextmanager
+def _step_source(
+    conn: Connection, settings: Settings, since: Watermark, limit: int | None
+) -> Iterator[StepSource]:
+    """The steps of an export in one process: one ordered Arrow stream on PostgreSQL (on a
+    second connection, in this transaction's snapshot), a query per batch on SQLite."""
+    if conn.dialect.name != "postgresql":
+        yield SqlSteps(conn)
+        return
+    snapshot = export_snapshot(conn)
+    with snapshot_connection(libpq_url(settings.db_url), snapshot, "forager-export-steps") as adbc:
+        stream = StreamedSteps(adbc, since, limit)
+        try:
+            yield stream
+        finally:
+            stream.close()
+
+
 def _export_inline(
     reader: EpisodeReader,
+    source: StepSource,
     keep: EpisodeFilter,
     tally: _Tally,
     staging: Path,
@@ -243,20 +284,18 @@ def _export_inline(
         for batch in reader.batches():
             verdicts = [(record, keep.reason(record)) for record in batch]
             survivors = [record for record, reason in verdicts if reason is None]
-            steps = prepare_batch(survivors, reader.step_rows, options, dedup)
-            yield batch, verdicts, steps
+            yield batch, verdicts, prepare_batch(survivors, source, batch[-1].id, options, dedup)
 
     writer = PartitionWriter(staging, options, sequence, prompts, dedup)
     try:
         with Prefetcher(read()) as batches:
-            for batch, verdicts, steps_read in batches:
+            for batch, verdicts, prepared in batches:
                 tally.considered += len(batch)
-                tally.steps_read += steps_read
-                for record, reason in verdicts:
-                    if reason is None:
-                        writer.add(record)
-                    else:
+                tally.steps_read += prepared.steps_read
+                for _, reason in verdicts:
+                    if reason is not None:
                         tally.drop(reason)
+                writer.add(prepared)
                 tally.report(writer.result.exported, writer.result.dropped, batch[-1].id)
         return writer.close()
     except BaseException:
@@ -278,8 +317,8 @@ def _export_parallel(
     dedup: NearDuplicateIndex | None,
 ) -> list[PartitionResult]:
     """Worker processes in this transaction's snapshot (see model.export.parallel)."""
-    snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
-    conninfo = make_url(settings.db_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    snapshot = export_snapshot(conn)
+    conninfo = libpq_url(settings.db_url)
     exported = 0
     worker_dropped: dict[str, int] = {}
 
@@ -289,7 +328,7 @@ def _export_parallel(
         exported += p.exported
         tally.report(exported, worker_dropped, p.last_episode_id)
 
-    pool = WorkerPool(workers, conninfo, str(snapshot), staging, options, sequence, prompts, dedup)
+    pool = WorkerPool(workers, conninfo, snapshot, staging, options, sequence, prompts, dedup)
     try:
         for batch in reader.batches():
             tally.considered += len(batch)

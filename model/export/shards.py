@@ -1,8 +1,9 @@
-"""Sharded writers: zstd-compressed JSON lines and Parquet, cut at the same documents.
+"""Sharded writers: Parquet and zstd-compressed JSON lines, cut at the same documents.
 
 Each split has its own sequence of shards; shard N of a split holds the same documents in
-both formats, so a reader may pick either. A shard is closed after `max_documents` documents
-or `max_bytes` of JSON, and its size and sha256 go into the manifest.
+every format written, so a reader may pick either. A shard is closed after `max_documents`
+documents or `max_bytes` of message text, and its size and sha256 go into the manifest.
+Documents come as Arrow tables (model.export.columns).
 """
 
 from __future__ import annotations
@@ -10,25 +11,20 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from operator import itemgetter
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Protocol, cast
+from typing import IO, BinaryIO, Protocol, cast
 
+import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import zstandard
 
+from model.export.columns import MESSAGE_TYPE, DocumentTable
 from model.export.manifest import ShardInfo
 from model.export.options import ShardFormat
 
-MESSAGE_TYPE = pa.struct(
-    [
-        pa.field("role", pa.string(), nullable=False),
-        pa.field("content", pa.string(), nullable=False),
-        pa.field("loss", pa.bool_(), nullable=False),
-    ]
-)
+__all__ = ["MESSAGE_TYPE", "HashingFile", "SplitShards", "file_sha256"]
 
 
 def file_sha256(path: Path) -> str:
@@ -37,20 +33,6 @@ def file_sha256(path: Path) -> str:
         while chunk := fh.read(1 << 20):
             h.update(chunk)
     return h.hexdigest()
-
-
-@dataclass(slots=True)
-class DocumentParts:
-    """One document as the shard writers take it: its JSON line, the scalar fields, and its
-    messages as three parallel lists (what the Parquet columns are built from, with no dict
-    per message)."""
-
-    line: bytes
-    fields: dict[str, Any]
-    roles: list[str]
-    contents: list[str]
-    losses: list[bool]
-    steps: int = 0
 
 
 class HashingFile:
@@ -90,7 +72,7 @@ class ShardFileWriter(Protocol):
     path: Path
     file: HashingFile
 
-    def write(self, doc: DocumentParts) -> None: ...
+    def write(self, docs: pa.Table) -> None: ...
 
     def close(self) -> None: ...
 
@@ -106,8 +88,11 @@ class JsonlZstdWriter:
             cast("IO[bytes]", self.file), closefd=False
         )
 
-    def write(self, doc: DocumentParts) -> None:
-        self._zw.write(doc.line)
+    def write(self, docs: pa.Table) -> None:
+        # One JSON object per row, keys in the schema's order. (On request only: the Parquet
+        # shards are what the dataset reads.)
+        dumps = orjson.dumps
+        self._zw.write(b"".join(dumps(row) + b"\n" for row in docs.to_pylist()))
 
     def close(self) -> None:
         try:
@@ -117,10 +102,10 @@ class JsonlZstdWriter:
 
 
 class ParquetWriter:
-    """Buffers documents column by column and writes a row group every `row_group` documents.
+    """Buffers documents and writes row groups of `row_group` documents or so.
 
-    Encoding and compressing a row group runs in a helper thread (pyarrow releases the GIL),
-    while the export thread builds the next one; at most one write is in flight.
+    Encoding and compressing runs in a helper thread (pyarrow releases the GIL), while the
+    export thread builds the next documents; at most one write is in flight.
     """
 
     def __init__(
@@ -140,58 +125,29 @@ class ParquetWriter:
             compression="zstd",
             compression_level=level,
             use_dictionary=["role"],
+            # Statistics of the scalar columns only: min/max of every message text would
+            # compare hundreds of megabytes to tell a reader nothing useful.
+            write_statistics=[f.name for f in schema if f.name != "messages"],
             memory_pool=self._pool_arrow,
         )
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="forager-parquet")
         self._pending: Future[None] | None = None
-        self._fields: list[dict[str, Any]] = []
-        self._offsets: list[int] = [0]
-        self._roles: list[str] = []
-        self._contents: list[str] = []
-        self._losses: list[bool] = []
+        self._buffered: list[pa.Table] = []
         self._rows = 0
 
-    def write(self, doc: DocumentParts) -> None:
-        self._fields.append(doc.fields)
-        self._roles += doc.roles
-        self._contents += doc.contents
-        self._losses += doc.losses
-        self._offsets.append(len(self._roles))
-        self._rows += 1
+    def write(self, docs: pa.Table) -> None:
+        self._buffered.append(docs.replace_schema_metadata(self.schema.metadata))
+        self._rows += docs.num_rows
         if self._rows >= self.row_group:
             self._flush()
 
     def _flush(self) -> None:
         if not self._rows:
             return
-        # Built from flat arrays: converting nested Python dicts is several times slower.
-        pool = self._pool_arrow
-        messages = pa.ListArray.from_arrays(
-            pa.array(self._offsets, type=pa.int32(), memory_pool=pool),
-            pa.StructArray.from_arrays(
-                [
-                    pa.array(self._roles, type=pa.string(), memory_pool=pool),
-                    pa.array(self._contents, type=pa.string(), memory_pool=pool),
-                    pa.array(self._losses, type=pa.bool_(), memory_pool=pool),
-                ],
-                fields=list(MESSAGE_TYPE),
-            ),
-            type=pa.list_(pa.field("item", MESSAGE_TYPE, nullable=False)),
-            pool=pool,
-        )
-        columns = []
-        for f in self.schema:
-            if f.name == "messages":
-                columns.append(messages)
-                continue
-            values = list(map(itemgetter(f.name), self._fields))
-            columns.append(pa.array(values, type=f.type, memory_pool=pool))
-        table = pa.Table.from_arrays(columns, schema=self.schema)
+        table = pa.concat_tables(self._buffered)  # no copy: the row groups are cut from the chunks
         self._wait()
-        self._pending = self._pool.submit(self._writer.write_table, table)
-        self._fields = []
-        self._offsets, self._roles, self._contents, self._losses = [0], [], [], []
-        self._rows = 0
+        self._pending = self._pool.submit(self._writer.write_table, table, self.row_group)
+        self._buffered, self._rows = [], 0
 
     def _wait(self) -> None:
         if self._pending is not None:
@@ -265,17 +221,27 @@ class SplitShards:
         self._next += 1
         return shard
 
-    def write(self, doc: DocumentParts) -> None:
-        shard = self._shard or self._open()
-        self._shard = shard
-        for _, writer in shard.files:
-            writer.write(doc)
-        shard.documents += 1
-        shard.messages += len(doc.roles)
-        shard.steps += doc.steps
-        shard.uncompressed += len(doc.line)
-        if shard.documents >= self.max_documents or shard.uncompressed >= self.max_bytes:
-            self._close_shard()
+    def write(self, docs: DocumentTable) -> None:
+        """Append documents, closing a shard after `max_documents` documents or once its
+        text reaches `max_bytes` (with the document that crosses it)."""
+        start, n = 0, len(docs)
+        while start < n:
+            shard = self._shard or self._open()
+            self._shard = shard
+            room = min(self.max_documents - shard.documents, n - start)
+            filled = shard.uncompressed + np.cumsum(docs.text_bytes[start : start + room])
+            over = np.flatnonzero(filled >= self.max_bytes)
+            stop = start + (int(over[0]) + 1 if over.size else room)
+            part = docs.slice(start, stop)
+            for _, writer in shard.files:
+                writer.write(part.table)
+            shard.documents += stop - start
+            shard.messages += int(part.messages.sum())
+            shard.steps += int(part.steps.sum())
+            shard.uncompressed += int(part.text_bytes.sum())
+            if shard.documents >= self.max_documents or shard.uncompressed >= self.max_bytes:
+                self._close_shard()
+            start = stop
 
     def _close_shard(self) -> None:
         shard, self._shard = self._shard, None

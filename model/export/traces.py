@@ -19,12 +19,13 @@ from typing import Any
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
-from model.export.documents import TRACE_FORMAT, encode_document
+from model.export.columns import MESSAGES_TYPE, TRACE, DocumentTable, document_table, single_messages
+from model.export.documents import TRACE_FORMAT
 from model.export.layout import ExportDir
 from model.export.manifest import MANIFEST_NAME, ExportCounts, ExportManifest, ShardInfo, Watermark
 from model.export.options import DEFAULT_FORMATS, ShardFormat
 from model.export.repos import repo_key
-from model.export.shards import MESSAGE_TYPE, DocumentParts, SplitShards
+from model.export.shards import SplitShards
 from model.export.splits import TRAIN, VALIDATION, split_of
 
 TRACE_SCHEMA = pa.schema(
@@ -34,7 +35,7 @@ TRACE_SCHEMA = pa.schema(
         pa.field("repo", pa.string()),
         pa.field("split", pa.string(), nullable=False),
         pa.field("content_sha256", pa.string(), nullable=False),
-        pa.field("messages", pa.list_(pa.field("item", MESSAGE_TYPE, nullable=False)), nullable=False),
+        pa.field("messages", MESSAGES_TYPE, nullable=False),
     ]
 )
 
@@ -88,21 +89,25 @@ def export_trace_shards(
         }
         counts = ExportCounts()
         last_id = 0
+        pending: dict[str, list[tuple[int, str | None, str]]] = {TRAIN: [], VALIDATION: []}
         try:
             for n, item in enumerate(traces):
                 trace = item if isinstance(item, TraceText) else TraceText(text=item)
                 trace_id = trace.trace_id if trace.trace_id is not None else n
                 repo = repo_key(trace.repo) if trace.repo else None
                 split = split_of(repo, options.validation_fraction, options.split_seed) if repo else TRAIN
-                messages: list[dict[str, Any]] = [{"role": "trace", "content": trace.text, "loss": True}]
-                doc = {"format": TRACE_FORMAT, "trace_id": trace_id, "repo": repo, "split": split}
-                line, doc["content_sha256"] = encode_document(doc, messages)
-                shards[split].write(DocumentParts(line, doc, ["trace"], [messages[0]["content"]], [True]))
+                pending[split].append((trace_id, repo, trace.text))
+                if len(pending[split]) >= _BATCH:
+                    shards[split].write(_trace_table(pending[split], split))
+                    pending[split] = []
                 counts.considered += 1
                 counts.exported += 1
                 counts.messages += 1
                 counts.by_split[split] = counts.by_split.get(split, 0) + 1
                 last_id = max(last_id, trace_id)
+            for split, rows in pending.items():
+                if rows:
+                    shards[split].write(_trace_table(rows, split))
             infos = [info for split in (TRAIN, VALIDATION) for info in shards[split].close()]
             if counts.exported == 0:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -125,6 +130,19 @@ def export_trace_shards(
                 s.abort()
             shutil.rmtree(staging, ignore_errors=True)
             raise
+
+
+_BATCH = 256  # traces per table handed to the shards
+
+
+def _trace_table(rows: list[tuple[int, str | None, str]], split: str) -> DocumentTable:
+    fields: dict[str, list[Any]] = {
+        "format": [TRACE_FORMAT] * len(rows),
+        "trace_id": [r[0] for r in rows],
+        "repo": [r[1] for r in rows],
+        "split": [split] * len(rows),
+    }
+    return document_table(TRACE_SCHEMA, fields, single_messages([r[2] for r in rows], TRACE))
 
 
 def _manifest(

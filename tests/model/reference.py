@@ -84,6 +84,17 @@ def content_hash(docs: dict[int, Doc]) -> str:
     return hashlib.sha256(json.dumps(sorted(docs.items())).encode()).hexdigest()
 
 
+def document_sha256(messages: list[dict[str, Any]]) -> str:
+    """`content_sha256` as the document format defines it, written out plainly: an index line
+    `<role> <loss 0|1> <UTF-8 bytes>` per message, an empty line, then the texts."""
+    index = b"".join(
+        f"{m['role']} {1 if m['loss'] else 0} {len(m['content'].encode('utf-8'))}\n".encode()
+        for m in messages
+    )
+    body = b"".join(m["content"].encode("utf-8") for m in messages)
+    return hashlib.sha256(index + b"\n" + body).hexdigest()
+
+
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     with open(path, "rb") as fh, zstandard.ZstdDecompressor().stream_reader(fh) as raw:
         return [json.loads(line) for line in io.TextIOWrapper(raw, encoding="utf-8")]

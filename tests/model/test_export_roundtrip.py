@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
 import pytest
 
 from model.export import Document, ExportOptions, read_manifest, run_export
+from model.export.documents import content_sha256
 from model.export.options import ALL_FORMATS
 from model.export.shards import file_sha256
 from tests.model.conftest import settings_for
-from tests.model.reference import as_docs, content_hash, expected_documents, exported
+from tests.model.reference import as_docs, content_hash, document_sha256, expected_documents, exported
 from tests.model.store_seed import seed_scenario
 
 
@@ -33,8 +32,8 @@ def _check_roundtrip(url: str, tmp_path: Path, options: ExportOptions) -> None:
         assert content_hash(as_docs(docs)) == content_hash(expected), fmt
         for doc in docs.values():
             Document.model_validate(doc)
-            body = json.dumps(doc["messages"], separators=(",", ":"), ensure_ascii=False).encode()
-            assert doc["content_sha256"] == hashlib.sha256(body).hexdigest()
+            assert doc["content_sha256"] == document_sha256(doc["messages"])
+            assert doc["content_sha256"] == content_sha256(doc["messages"])
     # The manifest describes the files as they are.
     on_disk = read_manifest(out / "exports" / manifest.export_id)
     assert on_disk == manifest

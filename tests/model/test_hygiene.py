@@ -103,7 +103,7 @@ def test_lsh_parameters_catch_pairs_at_the_threshold() -> None:
 def test_minhash_estimates_jaccard_and_batches_agree() -> None:
     rng = random.Random(2)
     texts = [" ".join(_text(rng, rng.randint(0, 400))) for _ in range(40)] + ["", "one", "two words"]
-    batch = ShingleBatch(texts, 3)
+    batch = ShingleBatch.of_texts(texts, 3)
     sigs = batch.signatures(128)
     for i, t in enumerate(texts):
         assert np.array_equal(unique(batch.shingles(i)), shingle_hashes(t, 3))
