@@ -24,6 +24,11 @@ from model.errors import ExportError
 
 I64 = npt.NDArray[np.int64]
 
+# glibc's allocator for the arrays built per batch (as for the Parquet writer, see
+# model.export.shards): mimalloc hands freed buffers back to the kernel, which then zeroes
+# fresh pages for the next batch.
+POOL = pa.system_memory_pool()
+
 ROLES = ("system", "user", "assistant", "observation", "trace")
 SYSTEM, USER, ASSISTANT, OBSERVATION, TRACE = range(len(ROLES))
 _ROLE_NAMES = pa.array(ROLES, type=pa.string())
@@ -169,8 +174,8 @@ def episode_messages(
     # One pool of text: the heads, then the batch's actions, then its observations.
     n_heads, n_steps = len(head_texts), len(steps)
     index = np.where(head, doc * h + pos, n_heads + np.where(is_obs, n_steps, 0) + step_row)
-    pool = pa.concat_arrays([string_array(head_texts), steps.actions, steps.observations])
-    contents = pc.take(pool, pa.array(index, type=pa.int64()))
+    pool = pa.concat_arrays([string_array(head_texts), steps.actions, steps.observations], memory_pool=POOL)
+    contents = pc.take(pool, pa.array(index, type=pa.int64()), memory_pool=POOL)
 
     roles = np.where(head, head_roles[np.minimum(pos, h - 1)], np.where(is_obs, OBSERVATION, ASSISTANT))
     losses = np.ones(total, dtype=np.bool_)
@@ -197,11 +202,12 @@ def content_digests(roles: pa.StringArray, messages: Messages) -> tuple[list[str
     lengths = np.diff(content_offsets)
     line = pc.binary_join_element_wise(
         roles,
-        pc.take(_LOSS_NAMES, pa.array(messages.losses.astype(np.int8))),
-        pa.array(lengths).cast(pa.string()),
+        pc.take(_LOSS_NAMES, pa.array(messages.losses.astype(np.int8)), memory_pool=POOL),
+        pa.array(lengths).cast(pa.string(), memory_pool=POOL),
         " ",
+        memory_pool=POOL,
     )
-    lines = pc.binary_join_element_wise(line, "", "\n")
+    lines = pc.binary_join_element_wise(line, "", "\n", memory_pool=POOL)
     line_offsets = _offsets(lines)
     line_data = lines.buffers()[2]
     content_data = messages.contents.buffers()[2]

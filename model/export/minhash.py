@@ -106,14 +106,19 @@ def word_hashes(
     with np.errstate(over="ignore"):
         # sum of (byte+1) * P**pos over a word, then times P**-start: unsigned numpy
         # arithmetic wraps, which is exactly arithmetic modulo 2**64, where P is invertible.
-        # In place, in a buffer kept per thread: the one array eight times the size of the
-        # text, whose fresh pages the kernel would otherwise zero for every slab. A word's
-        # sum runs to the next start: the separators after it contribute 0.
+        # (byte+1) is taken modulo 256: 0xFF never occurs in UTF-8. Separators contribute 0,
+        # so a word's sum runs to the next start: the difference of two running sums. In
+        # place, in a buffer kept per thread: the one array eight times the size of the
+        # text, whose fresh pages the kernel would otherwise zero for every slab.
+        value = b + np.uint8(1)
+        value *= word
         contrib = _scratch(b.size)
-        np.add(b, np.uint64(1), out=contrib)
-        np.multiply(contrib, word, out=contrib, casting="unsafe")  # separators contribute 0
-        np.multiply(contrib, powers[: b.size], out=contrib)
-        sums = np.add.reduceat(contrib, starts)
+        np.multiply(value, powers[: b.size], out=contrib)
+        np.cumsum(contrib, out=contrib)
+        sums = contrib[np.append(starts[1:], b.size) - 1]
+        sums[1:] -= contrib[starts[1:] - 1]
+        if starts[0] > 0:
+            sums[0] -= contrib[starts[0] - 1]
         sums *= inverse[starts]
         return fmix64(sums), starts
 
@@ -185,9 +190,10 @@ class ShingleBatch:
             inside = breaks[(breaks > lo) & (breaks < hi)] - lo
             cuts = np.concatenate((cuts, inside)) if inside.size else cuts
         w, word_starts = word_hashes(data[lo:hi], cuts)
-        owner = np.searchsorted(text_starts, word_starts, side="right") - 1
-        per_text = np.bincount(owner, minlength=last - first)
-        first_word = np.concatenate(([0], np.cumsum(per_text)[:-1]))
+        # Words per text from where each text's first word is (a search per text, not per word).
+        first_word = np.searchsorted(word_starts, text_starts, side="left")
+        per_text = np.diff(np.append(first_word, word_starts.size))
+        owner = np.repeat(np.arange(last - first, dtype=np.intp), per_text)
         for t in np.flatnonzero((per_text > 0) & (per_text < self.words)).tolist():
             # A text shorter than n words is one shingle of all its words.
             start, n = int(first_word[t]), int(per_text[t])

@@ -30,7 +30,7 @@ class _RepoIndex:
 class Sketch(NamedTuple):
     shingles: U64
     signature: U32
-    band_keys: list[bytes]
+    band_keys: list[int]
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ class NearDuplicateIndex:
         return [Sketch(batch.shingles(i), sigs[i], keys[i]) for i in range(batch.size)]
 
     def check_and_add(
-        self, repo: str, episode_id: int, shingles: U64, sig: U32, keys: list[bytes] | None = None
+        self, repo: str, episode_id: int, shingles: U64, sig: U32, keys: list[int] | None = None
     ) -> DedupVerdict:
         """Keep (and index) the episode unless it is a near-copy of one kept before."""
         index = self._repo(repo)

@@ -88,10 +88,10 @@ class ExportOptions(BaseModel):
         default=512 * 1024 * 1024, ge=1, description="UTF-8 bytes of message text per shard"
     )
     parquet_row_group_documents: int = Field(default=512, ge=1)
-    # Level 3 over Arrow's default 1: shards ~10% smaller for about a quarter more CPU, which
-    # runs in the Parquet writer's thread beside the export's Python thread (on the 200k-step
-    # benchmark, idle 2 cores: export/COPY 0.36 at level 3, 0.34 at level 1).
-    zstd_level: int = Field(default=3, ge=1, le=22)
+    # Arrow's default level: the Parquet writer's compression is the largest single cost of
+    # an export (on the 200k-step benchmark, 2 cores: ~0.85 CPU-s at level 1, ~1.1 at 3, for
+    # shards ~10% smaller), and the export shares the machine with PostgreSQL.
+    zstd_level: int = Field(default=1, ge=1, le=22)
     batch_episodes: int = Field(default=500, ge=1, description="episodes per server-side cursor fetch")
     max_episodes: int | None = Field(
         default=None, ge=1, description="stop after this many new episodes (the rest waits for the next run)"

@@ -59,7 +59,7 @@ class TraceExportOptions(BaseModel):
     shard_max_documents: int = Field(default=100_000, ge=1)
     shard_max_bytes: int = Field(default=512 * 1024 * 1024, ge=1)
     parquet_row_group_documents: int = Field(default=2048, ge=1)
-    zstd_level: int = Field(default=3, ge=1, le=22)  # as ExportOptions.zstd_level
+    zstd_level: int = Field(default=1, ge=1, le=22)  # as ExportOptions.zstd_level
 
 
 def export_trace_shards(
