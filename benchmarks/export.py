@@ -7,6 +7,9 @@ Creates a throwaway database next to the one named by --pg (or FORAGER_DATABASE_
 local forager/forager role), seeds it with COPY (sources, environments, tasks, finished and
 running episodes, at least --steps finished steps), then measures in one run:
 
+After one unmeasured round of each (a 500-episode export and a COPY), `--rounds` alternating
+rounds of:
+
 - `copy`: `COPY (SELECT <the step columns the export reads> FROM steps JOIN episodes ... WHERE
   finished ORDER BY episode, index) TO STDOUT` read through psycopg's `cursor.copy()`;
 - `export`: `run_export` into a fresh folder (its default format, Parquet, unless --format says
@@ -14,7 +17,7 @@ running episodes, at least --steps finished steps), then measures in one run:
 - `packing`: the torch dataset over the exported train shards (byte-level tokens), real tokens
   over all slots of the packed sequences.
 
-`ratio` = export rows/s over COPY rows/s, rows being the finished steps (the export must read
+`ratio` = median export rows/s over median COPY rows/s, rows being the finished steps (the export must read
 exactly COPY's rows, or the run stops). Targets: ratio >= 0.5, packing_efficiency >= 0.97;
 `summary.meets_targets` says whether both were met (the exit code is 0 either way).
 """
@@ -375,7 +378,7 @@ def main() -> int:
     p.add_argument("--out", type=Path, required=True, help="where to write the JSON result")
     p.add_argument("--pg", default=os.environ.get("FORAGER_DATABASE_URL") or DEFAULT_PG)
     p.add_argument("--steps", type=int, default=200_000, help="finished steps to seed (at least)")
-    p.add_argument("--rounds", type=int, default=3, help="alternating COPY/export rounds; medians count")
+    p.add_argument("--rounds", type=int, default=5, help="alternating COPY/export rounds; medians count")
     p.add_argument("--seq-len", type=int, default=8192)
     p.add_argument("--pack-sequences", type=int, default=2000)
     p.add_argument("--seed", type=int, default=0)
@@ -415,6 +418,12 @@ def main() -> int:
         copy_runs: list[dict[str, Any]] = []
         export_runs: list[dict[str, Any]] = []
         manifest = None
+        # One unmeasured round of each first, as a long-running worker would have done: the
+        # first export of a process imports and initializes pyarrow's compute kernels, the
+        # ADBC driver and the hash tables (~0.6 s), the first COPY opens a cold connection.
+        measure_copy(pg)
+        measure_export(pg, work / "warm-up", options.model_copy(update={"max_episodes": 500}))
+        shutil.rmtree(work / "warm-up")
         for r in range(args.rounds):
             rows, nbytes, copy_s = measure_copy(pg)
             copy_runs.append({"rows": rows, "bytes": nbytes, "seconds": round(copy_s, 3)})

@@ -20,14 +20,18 @@ def write_signatures(path: Path, kept: Sequence[tuple[str, int, U32]], num_perm:
     """The (repository, episode id, signature) of kept episodes, sorted by repository and id."""
     kept = sorted(kept, key=lambda k: (k[0], k[1]))  # by repo: row-group stats can prune
     width = num_perm * 4
+    sigs = np.stack([k[2] for k in kept]).astype("<u4") if kept else np.zeros((0, num_perm), "<u4")
     table = pa.table(
         {
             "repo": pa.array([k[0] for k in kept], type=pa.string()),
             "episode_id": pa.array([k[1] for k in kept], type=pa.int64()),
-            "signature": pa.array([k[2].astype("<u4").tobytes() for k in kept], type=pa.binary(width)),
+            "signature": pa.FixedSizeBinaryArray.from_buffers(
+                pa.binary(width), len(kept), [None, pa.py_buffer(sigs.tobytes())]
+            ),
         }
     )
-    pq.write_table(table, path, compression="zstd")
+    # Uncompressed: minima of hashes are as good as random bytes to a compressor.
+    pq.write_table(table, path, compression={"repo": "zstd", "episode_id": "zstd", "signature": "none"})
 
 
 def load_signatures(path: Path, index: NearDuplicateIndex) -> int:

@@ -15,7 +15,8 @@ import numpy as np
 
 from model.export.minhash import U32, fmix64
 
-_BAND_MULT = np.uint64(0x9E3779B97F4A7C15)
+# Odd 64-bit multipliers, one per row of a band and one for the band's index.
+_MULTS = fmix64(np.arange(1, 1026, dtype=np.uint64)) | np.uint64(1)
 
 if TYPE_CHECKING:
     from datasketch import MinHashLSH
@@ -41,10 +42,10 @@ def band_keys(sigs: U32, bands: int, rows: int) -> list[list[int]]:
     n = sigs.shape[0]
     values = sigs[:, : bands * rows].reshape(n, bands, rows).astype(np.uint64)
     with np.errstate(over="ignore"):
-        h = np.broadcast_to(fmix64(np.arange(1, bands + 1, dtype=np.uint64)), (n, bands)).copy()
+        h = np.arange(1, bands + 1, dtype=np.uint64) * _MULTS[rows]  # the band's index
         for r in range(rows):
-            h = fmix64(h * _BAND_MULT + values[:, :, r])
-    keys: list[list[int]] = h.view(np.int64).tolist()
+            h = h + values[:, :, r] * _MULTS[r]
+        keys: list[list[int]] = fmix64(h).view(np.int64).tolist()
     return keys
 
 

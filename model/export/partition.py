@@ -221,6 +221,8 @@ class PartitionWriter:
         result.repos.update(fields["repo"])
 
     def close(self) -> PartitionResult:
+        for shards in self.shards.values():
+            shards.drain()
         self.result.shards = [info for split in (TRAIN, VALIDATION) for info in self.shards[split].close()]
         if self.dedup is not None:
             self.result.kept = self.dedup.kept

@@ -74,6 +74,10 @@ class ShardFileWriter(Protocol):
 
     def write(self, docs: pa.Table) -> None: ...
 
+    def drain(self) -> None:
+        """Start writing what is buffered, without waiting (close waits)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -93,6 +97,9 @@ class JsonlZstdWriter:
         # shards are what the dataset reads.)
         dumps = orjson.dumps
         self._zw.write(b"".join(dumps(row) + b"\n" for row in docs.to_pylist()))
+
+    def drain(self) -> None:
+        pass
 
     def close(self) -> None:
         try:
@@ -148,6 +155,9 @@ class ParquetWriter:
         self._wait()
         self._pending = self._pool.submit(self._writer.write_table, table, self.row_group)
         self._buffered, self._rows = [], 0
+
+    def drain(self) -> None:
+        self._flush()
 
     def _wait(self) -> None:
         if self._pending is not None:
@@ -263,6 +273,11 @@ class SplitShards:
                     sha256=writer.file.hexdigest(),
                 )
             )
+
+    def drain(self) -> None:
+        """Start writing the open shard's buffered documents (so splits finish together)."""
+        for _, writer in self._shard.files if self._shard else []:
+            writer.drain()
 
     def close(self) -> list[ShardInfo]:
         self._close_shard()

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, or_, select
+import orjson
+from sqlalchemy import Connection, Text, cast, or_, select
 from sqlalchemy.orm import Session
 
 from forager.store.models import EnvironmentRow, EpisodeRow, SnapshotRow, SourceRow, TaskRow
@@ -51,14 +52,35 @@ _EPISODE_COLUMNS = (
     SourceRow.spec,
     SnapshotRow.name,
     EnvironmentRow.python_version,
-    EnvironmentRow.test_command,
+    # JSON columns as their text, parsed here (see _JsonMemo): the driver's json.loads per row
+    # was most of the time spent reading episodes.
+    cast(EnvironmentRow.test_command, Text),
     TaskRow.kind,
     TaskRow.family,
     TaskRow.problem_statement,
-    EpisodeRow.policy,
+    cast(EpisodeRow.policy, Text),
     EpisodeRow.exit_status,
     EpisodeRow.reward,
 )
+
+
+class _JsonMemo:
+    """JSON texts parsed once each: an environment's test command and a policy's settings
+    repeat across its episodes, and share one (read-only) value. Holds at most `limit` texts."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit
+        self._seen: dict[str, Any] = {}
+
+    def __call__(self, text: str | None) -> Any:
+        if text is None:
+            return None
+        value = self._seen.get(text)
+        if value is None:
+            value = orjson.loads(text)
+            if len(self._seen) < self.limit:
+                self._seen[text] = value
+        return value
 
 
 def begin_snapshot(session: Session) -> Connection:
@@ -95,8 +117,12 @@ class EpisodeReader:
         if self.limit is not None:
             query = query.limit(self.limit)
         result = self.conn.execution_options(stream_results=True, yield_per=self.batch).execute(query)
+        memo = _JsonMemo()
         for rows in result.partitions():
-            records = [EpisodeRecord(*row) for row in rows]
+            records = [
+                EpisodeRecord(a, b, c, d, e, f, memo(command), h, i, j, memo(policy), m, n)
+                for a, b, c, d, e, f, command, h, i, j, policy, m, n in rows
+            ]
             self.max_seen = max(self.max_seen, records[-1].id)
             yield records
 
