@@ -48,7 +48,7 @@ def string_array(values: Sequence[str]) -> pa.StringArray:
     """Python strings as an Arrow string array; text that is not valid Unicode (lone
     surrogates, which SQLite can hand back) gets U+FFFD in their place."""
     try:
-        return pa.array(values, type=pa.string())
+        return pa.array(values, type=pa.string(), memory_pool=POOL)
     except (UnicodeEncodeError, pa.ArrowException):
         return pa.array([v.encode("utf-8", "replace").decode("utf-8") for v in values], type=pa.string())
 
@@ -86,11 +86,11 @@ class StepColumns:
         """From a table of (episode_id, raw_output, observation), as ADBC streams it."""
         if table.num_rows == 0:
             return cls.empty()
-        table = table.combine_chunks()
+        table = table.combine_chunks(memory_pool=POOL)
 
         def text(i: int) -> pa.StringArray:
             col = table.column(i).chunk(0)
-            return col if col.type == pa.string() else col.cast(pa.string())
+            return col if col.type == pa.string() else col.cast(pa.string(), memory_pool=POOL)
 
         ids = table.column(0).chunk(0).to_numpy().astype(np.int64, copy=False)
         return cls(ids, text(1), text(2))
@@ -112,8 +112,8 @@ class StepColumns:
         return (
             StepColumns(
                 self.episode_ids[mask.to_numpy(zero_copy_only=False)],
-                pc.filter(self.actions, mask),
-                pc.filter(self.observations, mask),
+                pc.filter(self.actions, mask, memory_pool=POOL),
+                pc.filter(self.observations, mask, memory_pool=POOL),
             ),
             counts,
         )

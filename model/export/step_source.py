@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 
 from forager.store.models import EpisodeRow, StepRow
 from model.errors import ExportError
-from model.export.columns import StepColumns
+from model.export.columns import POOL, StepColumns
 from model.export.manifest import Watermark
 
 # What pg_export_snapshot() returns, e.g. 00000003-0000001B-1 (checked before it is used).
@@ -145,7 +145,7 @@ class StreamedSteps:
                 self._held_last = int(batch.column(0)[-1].as_py())
         if not self._held:
             return StepColumns.empty()
-        table = pa.Table.from_batches(self._held).combine_chunks()
+        table = pa.Table.from_batches(self._held).combine_chunks(memory_pool=POOL)
         episode_ids = table.column(0).to_numpy()
         cut = int(np.searchsorted(episode_ids, up_to, side="right"))
         taken, rest = table.slice(0, cut), table.slice(cut)
