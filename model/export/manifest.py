@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Literal
@@ -17,6 +18,7 @@ Split = Literal["train", "validation"]
 ExportKind = Literal["episodes", "traces"]
 
 
+@lru_cache(maxsize=1)
 def forager_version() -> str:
     try:
         return version("forager")

@@ -94,6 +94,12 @@ class ExportOptions(BaseModel):
     # an export (on the 200k-step benchmark, 2 cores: ~0.85 CPU-s at level 1, ~1.1 at 3, for
     # shards ~10% smaller), and the export shares the machine with PostgreSQL.
     zstd_level: int = Field(default=1, ge=1, le=22)
+    shard_lanes: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="shards of a split written at once, batch by batch, each compressed in its own thread",
+    )
     batch_episodes: int = Field(default=500, ge=1, description="episodes per server-side cursor fetch")
     max_episodes: int | None = Field(
         default=None, ge=1, description="stop after this many new episodes (the rest waits for the next run)"

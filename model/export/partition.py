@@ -143,6 +143,7 @@ class PartitionWriter:
                 options.parquet_row_group_documents,
                 options.zstd_level,
                 name_prefix=name_prefix,
+                lanes=options.shard_lanes,
             )
             for split in (TRAIN, VALIDATION)
         }

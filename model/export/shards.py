@@ -187,7 +187,13 @@ class _Shard:
 
 
 class SplitShards:
-    """The shard sequence of one split, in every requested format."""
+    """The shard sequence of one split, in every requested format.
+
+    With `lanes` > 1, that many shards are open at once and each `write` (a batch of
+    documents) goes to the next in turn: each shard file compresses in its own thread, and
+    compression is the slowest stage of an export (one thread of it kept the rest waiting).
+    Shards are numbered in the order they are opened.
+    """
 
     def __init__(
         self,
@@ -201,6 +207,7 @@ class SplitShards:
         row_group: int,
         zstd_level: int,
         name_prefix: str = "",
+        lanes: int = 1,
     ) -> None:
         self.folder = folder
         self.name_prefix = name_prefix
@@ -213,7 +220,8 @@ class SplitShards:
         self.row_group = row_group
         self.zstd_level = zstd_level
         self.closed: list[ShardInfo] = []
-        self._shard: _Shard | None = None
+        self._lanes: list[_Shard | None] = [None] * max(1, lanes)
+        self._turn = 0
         self._next = 0
 
     def _open(self) -> _Shard:
@@ -232,12 +240,15 @@ class SplitShards:
         return shard
 
     def write(self, docs: DocumentTable) -> None:
-        """Append documents, closing a shard after `max_documents` documents or once its
-        text reaches `max_bytes` (with the document that crosses it)."""
+        """Append documents (to the next lane's shard), closing a shard after
+        `max_documents` documents or once its text reaches `max_bytes` (with the document
+        that crosses it)."""
+        lane = self._turn
+        self._turn = (lane + 1) % len(self._lanes)
         start, n = 0, len(docs)
         while start < n:
-            shard = self._shard or self._open()
-            self._shard = shard
+            shard = self._lanes[lane] or self._open()
+            self._lanes[lane] = shard
             room = min(self.max_documents - shard.documents, n - start)
             filled = shard.uncompressed + np.cumsum(docs.text_bytes[start : start + room])
             over = np.flatnonzero(filled >= self.max_bytes)
@@ -250,11 +261,11 @@ class SplitShards:
             shard.steps += int(part.steps.sum())
             shard.uncompressed += int(part.text_bytes.sum())
             if shard.documents >= self.max_documents or shard.uncompressed >= self.max_bytes:
-                self._close_shard()
+                self._close_shard(lane)
             start = stop
 
-    def _close_shard(self) -> None:
-        shard, self._shard = self._shard, None
+    def _close_shard(self, lane: int) -> None:
+        shard, self._lanes[lane] = self._lanes[lane], None
         if shard is None:
             return
         for fmt, writer in shard.files:
@@ -275,18 +286,22 @@ class SplitShards:
             )
 
     def drain(self) -> None:
-        """Start writing the open shard's buffered documents (so splits finish together)."""
-        for _, writer in self._shard.files if self._shard else []:
-            writer.drain()
+        """Start writing the open shards' buffered documents (so they finish together)."""
+        for shard in self._lanes:
+            for _, writer in shard.files if shard else []:
+                writer.drain()
 
     def close(self) -> list[ShardInfo]:
-        self._close_shard()
-        return self.closed
+        self.drain()
+        for lane in range(len(self._lanes)):
+            self._close_shard(lane)
+        return sorted(self.closed, key=lambda info: (info.index, info.format))
 
     def abort(self) -> None:
         """Close open files after a failure; the staging folder is removed by the caller."""
-        shard, self._shard = self._shard, None
-        for _, writer in shard.files if shard else []:
-            # The export failed already: its error is the one to report.
-            with contextlib.suppress(Exception):
-                writer.close()
+        shards, self._lanes = self._lanes, [None] * len(self._lanes)
+        for shard in shards:
+            for _, writer in shard.files if shard else []:
+                # The export failed already: its error is the one to report.
+                with contextlib.suppress(Exception):
+                    writer.close()
