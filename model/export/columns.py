@@ -50,7 +50,9 @@ def string_array(values: Sequence[str]) -> pa.StringArray:
     try:
         return pa.array(values, type=pa.string(), memory_pool=POOL)
     except (UnicodeEncodeError, pa.ArrowException):
-        return pa.array([v.encode("utf-8", "replace").decode("utf-8") for v in values], type=pa.string())
+        # Through UTF-16, where a lone surrogate is one invalid unit: one U+FFFD for each.
+        clean = [v.encode("utf-16", "surrogatepass").decode("utf-16", "replace") for v in values]
+        return pa.array(clean, type=pa.string(), memory_pool=POOL)
 
 
 def _offsets(array: pa.Array) -> I64:

@@ -131,3 +131,32 @@ def test_one_writer_per_folder(sqlite_url: str, tmp_path: Path) -> None:
     seed_scenario(sqlite_url)
     with ExportDir(out).locked(), pytest.raises(ExportError, match="another export"):
         run_export(settings, out)
+
+
+def test_max_episodes_exports_a_prefix_and_the_next_run_the_rest(fresh_pg: str, tmp_path: Path) -> None:
+    """A capped export streams the steps of exactly the episodes it reads (one query for
+    both sides of the cap): the documents of two capped runs are the store's, once each."""
+    sc = seed_scenario(fresh_pg)
+    settings, out = settings_for(fresh_pg, tmp_path), tmp_path / "out"
+    options = ExportOptions(batch_episodes=4, max_episodes=7, formats=list(ALL_FORMATS))
+    runs = 0
+    while (manifest := run_export(settings, out, options)).export_id is not None:
+        assert manifest.counts.considered <= 7
+        runs += 1
+    assert runs >= 3
+    expected = expected_documents(fresh_pg, sc, options)
+    for fmt in ("jsonl.zst", "parquet"):
+        assert content_hash(as_docs(exported(out, fmt))) == content_hash(expected)
+
+
+def test_a_folder_of_another_document_format_is_refused(sqlite_url: str, tmp_path: Path) -> None:
+    settings, out = settings_for(sqlite_url, tmp_path), tmp_path / "out"
+    seed_scenario(sqlite_url)
+    first = run_export(settings, out)
+    assert first.export_id is not None
+    path = out / "exports" / first.export_id / "manifest.json"
+    path.write_text(path.read_text().replace(first.document_format, "forager.midtrain/1"))
+    with session_scope(sqlite_url) as s:
+        add_episode(s, add_repo(s, "https://github.com/acme/later"), random_actions(random.Random(1), 3))
+    with pytest.raises(ExportError, match=r"forager\.midtrain/1 documents"):
+        run_export(settings, out)

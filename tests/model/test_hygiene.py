@@ -181,3 +181,24 @@ def test_observation_masks_are_exact_seeded_and_batch_independent() -> None:
     assert sum(m.count(False) for m in masks) == pytest.approx(total / 2, abs=total * 0.1)
     assert all(all(m) for m in observation_masks(ids, counts, 0.0, seed=3))
     assert not any(any(m) for m in observation_masks(ids, counts, 1.0, seed=3))
+
+
+def test_shingles_of_an_episodes_steps_in_one_buffer_equal_its_joined_actions() -> None:
+    """The export shingles each episode's actions where Arrow holds them, end to end with
+    breaks at step boundaries: the same shingles as the actions joined by newlines."""
+    rng = random.Random(5)
+    parts = ["", "x", "a b", "tail-", "-head", " lead", "trail ", "déjà vu 日本語"]
+    episodes = [
+        [rng.choice(parts) + " ".join(_text(rng, rng.randint(0, 40))) + rng.choice(parts) for _ in range(k)]
+        for k in [rng.randint(0, 6) for _ in range(60)]
+    ]
+    flat = [step.encode() for steps in episodes for step in steps]
+    step_offsets = np.concatenate(([0], np.cumsum([len(b) for b in flat]))).astype(np.intp)
+    first_step = np.concatenate(([0], np.cumsum([len(e) for e in episodes]))).astype(np.intp)
+    data = np.frombuffer(b"".join(flat), dtype=np.uint8)
+    batch = ShingleBatch(data, step_offsets[first_step], 3, breaks=step_offsets[1:-1])
+    joined = ShingleBatch.of_texts(["\n".join(steps) for steps in episodes], 3)
+    for i, steps in enumerate(episodes):
+        assert np.array_equal(unique(batch.shingles(i)), unique(joined.shingles(i))), steps
+        assert np.array_equal(unique(batch.shingles(i)), shingle_hashes("\n".join(steps), 3))
+    assert np.array_equal(batch.signatures(128), joined.signatures(128))
