@@ -312,7 +312,8 @@ def _worker_main(
                         continue
                     if records is None:
                         return
-                    yield prepare_batch(records, source, records[-1].id, options, context.dedup)
+                    steps = source.steps([r.id for r in records], records[-1].id)
+                    yield prepare_batch(records, steps, options, context.dedup)
 
             prepared = Prefetcher(batches())
             try:

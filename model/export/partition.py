@@ -27,7 +27,6 @@ from model.export.prompts import PromptSource
 from model.export.repos import repo_key
 from model.export.shards import SplitShards
 from model.export.splits import TRAIN, VALIDATION, split_of
-from model.export.step_source import StepSource
 from model.export.store_reader import EpisodeRecord
 
 EPISODE_SCHEMA = pa.schema(
@@ -74,16 +73,15 @@ class PreparedBatch:
 
 def prepare_batch(
     records: list[EpisodeRecord],
-    source: StepSource,
-    up_to: int,
+    steps: StepColumns,
     options: ExportOptions,
     dedup: NearDuplicateIndex | None,
 ) -> PreparedBatch:
-    """Steps of the episodes (one query or a slice of the stream), observation masks and, with
-    near-dedup on, action shingles and signatures, all per batch (the Arrow reads and most of
-    numpy's work release the GIL)."""
+    """The episodes' own steps (`steps` may hold others', of episodes the filters dropped),
+    observation masks and, with near-dedup on, action shingles and signatures, all per batch
+    (most of numpy's work releases the GIL)."""
     ids = [r.id for r in records]
-    steps, counts = source.steps(ids, up_to).of_episodes(ids)
+    steps, counts = steps.of_episodes(ids)
     keep = observation_keep(ids, counts, options.observation_mask_fraction, options.mask_seed)
     sketches = None
     if dedup is not None:

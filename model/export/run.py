@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from forager.config import Settings
 from forager.store.db import session_scope
 from model.errors import ExportError
+from model.export.columns import StepColumns
 from model.export.decontamination import RepoMatcher, read_repo_list
 from model.export.dedup_store import DEDUP_FILE, load_signatures, write_signatures
 from model.export.documents import DOCUMENT_FORMAT
@@ -49,8 +50,11 @@ from model.export.step_source import (
 )
 from model.export.store_reader import EpisodeReader, EpisodeRecord, begin_snapshot
 
-# (the batch, each episode with the reason it is dropped or None, the survivors' steps)
-_Batch = tuple[list[EpisodeRecord], list[tuple[EpisodeRecord, str | None]], PreparedBatch]
+# The batch, and each episode with the reason it is dropped or None; then the survivors' steps
+# as read, or prepared.
+_Verdicts = list[tuple[EpisodeRecord, str | None]]
+_Fetched = tuple[list[EpisodeRecord], _Verdicts, StepColumns]
+_Batch = tuple[list[EpisodeRecord], _Verdicts, PreparedBatch]
 
 __all__ = ["EPISODE_SCHEMA", "resolve_options", "run_export", "store_label"]
 
@@ -277,18 +281,25 @@ def _export_inline(
     prompts: PromptSource,
     dedup: NearDuplicateIndex | None,
 ) -> PartitionResult:
-    """One partition in this process: the store reads (and the numpy work per batch) run a
-    batch ahead in a thread, the documents and shards in this one."""
+    """One partition in this process, as a pipeline of threads: the store reads (Arrow, and
+    the episode cursor), then the masks and action sketches (numpy), a batch ahead of the
+    documents in this thread and the shards' compression threads. Each stage mostly runs
+    outside the GIL; one thread for the first two kept the documents waiting."""
 
-    def read() -> Iterator[_Batch]:
+    def fetch() -> Iterator[_Fetched]:
         for batch in reader.batches():
             verdicts = [(record, keep.reason(record)) for record in batch]
+            survivors = [record.id for record, reason in verdicts if reason is None]
+            yield batch, verdicts, source.steps(survivors, batch[-1].id)
+
+    def prepare(fetched: Iterator[_Fetched]) -> Iterator[_Batch]:
+        for batch, verdicts, steps in fetched:
             survivors = [record for record, reason in verdicts if reason is None]
-            yield batch, verdicts, prepare_batch(survivors, source, batch[-1].id, options, dedup)
+            yield batch, verdicts, prepare_batch(survivors, steps, options, dedup)
 
     writer = PartitionWriter(staging, options, sequence, prompts, dedup)
     try:
-        with Prefetcher(read()) as batches:
+        with Prefetcher(fetch()) as fetched, Prefetcher(prepare(iter(fetched))) as batches:
             for batch, verdicts, prepared in batches:
                 tally.considered += len(batch)
                 tally.steps_read += prepared.steps_read

@@ -108,6 +108,9 @@ class JsonlZstdWriter:
             self.file.close()
 
 
+_SINK_BUFFER = 4 << 20
+
+
 class ParquetWriter:
     """Buffers documents and writes row groups of `row_group` documents or so.
 
@@ -126,8 +129,12 @@ class ParquetWriter:
         # each row group back to the kernel soon after they are freed, and the kernel zeroed
         # fresh pages for the next one for about a tenth of the export's CPU time.
         self._pool_arrow = pa.system_memory_pool()
+        # Buffered in Arrow (the Parquet writer makes a small write per page header and page):
+        # each write into the Python file takes the GIL from the export's threads, and a
+        # compression thread waiting for it stalls the export.
+        self._sink = pa.output_stream(self.file, buffer_size=_SINK_BUFFER)
         self._writer = pq.ParquetWriter(
-            self.file,
+            self._sink,
             self.schema,
             compression="zstd",
             compression_level=level,
@@ -172,6 +179,7 @@ class ParquetWriter:
             self._pool.shutdown(wait=True)
             try:
                 self._writer.close()
+                self._sink.close()  # flushes into the file, and closes it
             finally:
                 self.file.close()
 
