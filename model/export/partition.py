@@ -221,7 +221,7 @@ class PartitionWriter:
 
     def close(self) -> PartitionResult:
         for shards in self.shards.values():
-            shards.drain()
+            shards.finish()
         self.result.shards = [info for split in (TRAIN, VALIDATION) for info in self.shards[split].close()]
         if self.dedup is not None:
             self.result.kept = self.dedup.kept

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, BinaryIO, Protocol, cast
@@ -60,7 +61,15 @@ class HashingFile:
         self._fh.flush()
 
     def close(self) -> None:
-        self._fh.close()
+        """Close, once the data is on disk: shards are synced as they are finished, in their
+        writers' threads, so the commit's own sync of the folder finds little left to do."""
+        if self._fh.closed:
+            return
+        try:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+        finally:
+            self._fh.close()
 
     def hexdigest(self) -> str:
         return self._sha.hexdigest()
@@ -74,8 +83,8 @@ class ShardFileWriter(Protocol):
 
     def write(self, docs: pa.Table) -> None: ...
 
-    def drain(self) -> None:
-        """Start writing what is buffered, without waiting (close waits)."""
+    def finish(self) -> Future[None]:
+        """Write what is buffered and close the file, in the background where it can."""
         ...
 
     def close(self) -> None: ...
@@ -98,8 +107,14 @@ class JsonlZstdWriter:
         dumps = orjson.dumps
         self._zw.write(b"".join(dumps(row) + b"\n" for row in docs.to_pylist()))
 
-    def drain(self) -> None:
-        pass
+    def finish(self) -> Future[None]:
+        done: Future[None] = Future()
+        try:
+            self.close()
+            done.set_result(None)
+        except Exception as exc:
+            done.set_exception(exc)
+        return done
 
     def close(self) -> None:
         try:
@@ -163,25 +178,37 @@ class ParquetWriter:
         self._pending = self._pool.submit(self._writer.write_table, table, self.row_group)
         self._buffered, self._rows = [], 0
 
-    def drain(self) -> None:
-        self._flush()
-
     def _wait(self) -> None:
         if self._pending is not None:
             pending, self._pending = self._pending, None
             pending.result()
 
+    def finish(self) -> Future[None]:
+        """The last row groups and the file's footer, written and synced in the writer's
+        thread; the returned future fails if any write of this file failed."""
+        self._flush()
+        pending, self._pending = self._pending, None
+
+        def finish_file() -> None:
+            try:
+                if pending is not None:
+                    pending.result()  # done already (one thread): a failed write fails the shard
+            finally:
+                try:
+                    self._writer.close()
+                    self._sink.close()  # flushes into the file, and closes (and syncs) it
+                finally:
+                    self.file.close()
+
+        done = self._pool.submit(finish_file)
+        self._pool.shutdown(wait=False)
+        return done
+
     def close(self) -> None:
         try:
-            self._flush()
-            self._wait()
+            self.finish().result()
         finally:
             self._pool.shutdown(wait=True)
-            try:
-                self._writer.close()
-                self._sink.close()  # flushes into the file, and closes it
-            finally:
-                self.file.close()
 
 
 class _Shard:
@@ -231,6 +258,8 @@ class SplitShards:
         self._lanes: list[_Shard | None] = [None] * max(1, lanes)
         self._turn = 0
         self._next = 0
+        # Shards being finished in their writers' threads, with each file's future.
+        self._closing: list[tuple[_Shard, list[tuple[ShardFormat, ShardFileWriter, Future[None]]]]] = []
 
     def _open(self) -> _Shard:
         files: list[tuple[ShardFormat, ShardFileWriter]] = []
@@ -274,42 +303,50 @@ class SplitShards:
 
     def _close_shard(self, lane: int) -> None:
         shard, self._lanes[lane] = self._lanes[lane], None
-        if shard is None:
-            return
-        for fmt, writer in shard.files:
-            writer.close()
-            self.closed.append(
-                ShardInfo(
-                    path=writer.path.name,
-                    format=fmt,
-                    split=self.split,
-                    index=shard.index,
-                    documents=shard.documents,
-                    messages=shard.messages,
-                    steps=shard.steps,
-                    bytes=writer.file.size,
-                    uncompressed_bytes=shard.uncompressed,
-                    sha256=writer.file.hexdigest(),
+        if shard is not None:
+            self._closing.append((shard, [(fmt, writer, writer.finish()) for fmt, writer in shard.files]))
+
+    def _record(self) -> None:
+        """Wait for the shards being finished and describe them."""
+        closing, self._closing = self._closing, []
+        for shard, files in closing:
+            for fmt, writer, done in files:
+                done.result()
+                self.closed.append(
+                    ShardInfo(
+                        path=writer.path.name,
+                        format=fmt,
+                        split=self.split,
+                        index=shard.index,
+                        documents=shard.documents,
+                        messages=shard.messages,
+                        steps=shard.steps,
+                        bytes=writer.file.size,
+                        uncompressed_bytes=shard.uncompressed,
+                        sha256=writer.file.hexdigest(),
+                    )
                 )
-            )
 
-    def drain(self) -> None:
-        """Start writing the open shards' buffered documents (so they finish together)."""
-        for shard in self._lanes:
-            for _, writer in shard.files if shard else []:
-                writer.drain()
-
-    def close(self) -> list[ShardInfo]:
-        self.drain()
+    def finish(self) -> None:
+        """Start finishing the open shards (all splits' can then finish together)."""
         for lane in range(len(self._lanes)):
             self._close_shard(lane)
+
+    def close(self) -> list[ShardInfo]:
+        self.finish()
+        self._record()
         return sorted(self.closed, key=lambda info: (info.index, info.format))
 
     def abort(self) -> None:
         """Close open files after a failure; the staging folder is removed by the caller."""
         shards, self._lanes = self._lanes, [None] * len(self._lanes)
+        closing, self._closing = self._closing, []
+        # The export failed already: its error is the one to report.
         for shard in shards:
             for _, writer in shard.files if shard else []:
-                # The export failed already: its error is the one to report.
                 with contextlib.suppress(Exception):
                     writer.close()
+        for _, files in closing:
+            for _, _, done in files:
+                with contextlib.suppress(Exception):
+                    done.result()
