@@ -9,6 +9,7 @@ repository write exactly the documents one partition over the whole store writes
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -219,9 +220,13 @@ class PartitionWriter:
         result.by_split[split] += len(records)
         result.repos.update(fields["repo"])
 
-    def close(self) -> PartitionResult:
+    def close(self, while_shards_finish: Callable[[], None] | None = None) -> PartitionResult:
+        """Finish the shards (in their threads) and describe them; `while_shards_finish` runs
+        in the meantime."""
         for shards in self.shards.values():
             shards.finish()
+        if while_shards_finish is not None:
+            while_shards_finish()
         self.result.shards = [info for split in (TRAIN, VALIDATION) for info in self.shards[split].close()]
         if self.dedup is not None:
             self.result.kept = self.dedup.kept

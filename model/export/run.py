@@ -8,7 +8,7 @@ from __future__ import annotations
 import gc
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +26,7 @@ from model.export.documents import DOCUMENT_FORMAT
 from model.export.filters import EpisodeFilter
 from model.export.layout import ExportDir
 from model.export.manifest import MANIFEST_NAME, ExportCounts, ExportManifest, Watermark
+from model.export.minhash import U32
 from model.export.near_dedup import NearDuplicateIndex
 from model.export.options import ExportOptions
 from model.export.parallel import WorkerPool, WorkerProgress, merge_shards, worker_count
@@ -178,18 +179,30 @@ def _export(
                 conn, settings, reader, keep, tally, workers, staging, options, sequence, prompts, dedup
             )
             shards = merge_shards(staging, results)
+            watermark, dedup_file = _close_out(reader, staging, [k for r in results for k in r.kept], dedup)
         else:
+            closed: list[tuple[Watermark, str | None]] = []
+
+            def while_shards_finish() -> None:
+                # Everything is read and decided: this runs while the last shards compress.
+                kept = dedup.kept if dedup is not None else []
+                closed.append(_close_out(reader, staging, kept, dedup))
+
             with _step_source(conn, settings, since, options.max_episodes) as steps:
                 result = _export_inline(
-                    reader, steps, keep, tally, staging, options, sequence, prompts, dedup
+                    reader,
+                    steps,
+                    keep,
+                    tally,
+                    staging,
+                    options,
+                    sequence,
+                    prompts,
+                    dedup,
+                    while_shards_finish,
                 )
             results, shards = [result], result.shards
-        watermark = reader.next_watermark()
-    dedup_file = None
-    kept = [k for r in results for k in r.kept]
-    if dedup is not None and kept:
-        write_signatures(staging / DEDUP_FILE, kept, dedup.num_perm)
-        dedup_file = DEDUP_FILE
+            watermark, dedup_file = closed[0]
     counts = ExportCounts(considered=tally.considered, steps_read=tally.steps_read)
     dropped = dict(tally.dropped)
     by_split: dict[str, int] = {}
@@ -270,6 +283,17 @@ def _step_source(
             stream.close()
 
 
+def _close_out(
+    reader: EpisodeReader, staging: Path, kept: list[tuple[str, int, U32]], dedup: NearDuplicateIndex | None
+) -> tuple[Watermark, str | None]:
+    """The next watermark, and the kept episodes' signatures written beside the shards."""
+    watermark = reader.next_watermark()
+    if dedup is None or not kept:
+        return watermark, None
+    write_signatures(staging / DEDUP_FILE, kept, dedup.num_perm)
+    return watermark, DEDUP_FILE
+
+
 def _export_inline(
     reader: EpisodeReader,
     source: StepSource,
@@ -280,6 +304,7 @@ def _export_inline(
     sequence: int,
     prompts: PromptSource,
     dedup: NearDuplicateIndex | None,
+    while_shards_finish: Callable[[], None],
 ) -> PartitionResult:
     """One partition in this process, as a pipeline of threads: the store reads (Arrow, and
     the episode cursor), then the masks and action sketches (numpy), a batch ahead of the
@@ -287,7 +312,7 @@ def _export_inline(
     outside the GIL; one thread for the first two kept the documents waiting."""
 
     def fetch() -> Iterator[_Fetched]:
-        for batch in reader.batches():
+        for batch in _head_first(reader.batches()):
             verdicts = [(record, keep.reason(record)) for record in batch]
             survivors = [record.id for record, reason in verdicts if reason is None]
             yield batch, verdicts, source.steps(survivors, batch[-1].id)
@@ -308,10 +333,21 @@ def _export_inline(
                         tally.drop(reason)
                 writer.add(prepared)
                 tally.report(writer.result.exported, writer.result.dropped, batch[-1].id)
-        return writer.close()
+        return writer.close(while_shards_finish)
     except BaseException:
         writer.abort()
         raise
+
+
+def _head_first(batches: Iterator[list[EpisodeRecord]], head: int = 32) -> Iterator[list[EpisodeRecord]]:
+    """The first batch's first `head` episodes on their own: the stages after the reads start
+    on them while the rest of the first batch is read (the pipeline fills sooner)."""
+    for n, batch in enumerate(batches):
+        if n == 0 and len(batch) > 2 * head:
+            yield batch[:head]
+            yield batch[head:]
+        else:
+            yield batch
 
 
 def _export_parallel(
