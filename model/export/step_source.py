@@ -39,8 +39,10 @@ _STREAM_BATCH_BYTES = 8 << 20
 
 class StepSource(Protocol):
     def steps(self, ids: Sequence[int], up_to: int) -> StepColumns:
-        """The steps of episodes `ids` (ascending), in episode and step order. `up_to`: the
-        highest episode id of the reader's batch (at least max(ids)); batches come in order."""
+        """The steps of episodes `ids` (ascending) in episode and step order, possibly with
+        those of other episodes of the reader's batch (`StepColumns.of_episodes` selects).
+        `up_to`: the highest episode id of the batch (at least max(ids)); batches come in
+        order."""
         ...
 
 
@@ -145,14 +147,13 @@ class StreamedSteps:
                 self._held_last = int(batch.column(0)[-1].as_py())
         if not self._held:
             return StepColumns.empty()
-        table = pa.Table.from_batches(self._held).combine_chunks(memory_pool=POOL)
-        episode_ids = table.column(0).to_numpy()
-        cut = int(np.searchsorted(episode_ids, up_to, side="right"))
-        taken, rest = table.slice(0, cut), table.slice(cut)
+        table = pa.Table.from_batches(self._held)
+        cut = int(np.searchsorted(table.column(0).to_numpy(), up_to, side="right"))
+        rest = table.slice(cut)
         self._held = rest.to_batches() if rest.num_rows else []
-        # Steps of episodes the filters dropped were read too: of_episodes leaves them out.
-        steps = StepColumns.from_table(taken)
-        return steps.of_episodes(ids)[0] if len(steps) else steps
+        # One copy, of the batch's rows only. (Steps of episodes the filters dropped are among
+        # them: the caller selects its episodes' steps.)
+        return StepColumns.from_table(table.slice(0, cut).combine_chunks(memory_pool=POOL))
 
     def close(self) -> None:
         self._cursor.close()
