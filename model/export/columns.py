@@ -24,9 +24,9 @@ from model.errors import ExportError
 
 I64 = npt.NDArray[np.int64]
 
-# glibc's allocator for the arrays built per batch (as for the Parquet writer, see
-# model.export.shards): mimalloc hands freed buffers back to the kernel, which then zeroes
-# fresh pages for the next batch.
+# glibc's allocator for the arrays built per batch and the Parquet writers' buffers: mimalloc
+# (pyarrow's default) hands freed buffers back to the kernel, which then zeroes fresh pages
+# for the next batch. (model/__init__.py makes it the default pool too, when it can.)
 POOL = pa.system_memory_pool()
 
 ROLES = ("system", "user", "assistant", "observation", "trace")
@@ -128,10 +128,6 @@ class StepColumns:
             return np.zeros(0, dtype=np.uint8), offsets - offsets[0]
         whole = np.frombuffer(data, dtype=np.uint8)
         return whole[offsets[0] : offsets[-1]], offsets - offsets[0]
-
-    def text_bytes(self) -> I64:
-        """UTF-8 bytes of each step's action plus observation."""
-        return np.diff(_offsets(self.actions)) + np.diff(_offsets(self.observations))
 
 
 @dataclass(slots=True)

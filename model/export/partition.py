@@ -51,10 +51,6 @@ EPISODE_SCHEMA = pa.schema(
     ]
 )
 
-# A batch's documents are assembled in groups of at most this much text: Arrow's string
-# offsets are 32-bit.
-_GROUP_TEXT_BYTES = 1 << 30
-
 
 @dataclass(slots=True)
 class PreparedBatch:
@@ -170,11 +166,11 @@ class PartitionWriter:
                 result.dropped[reason] = result.dropped.get(reason, 0) + 1
                 continue
             kept[split_of(repo, options.validation_fraction, options.split_seed)].append(i)
-        text = batch.steps.text_bytes()
-        step_text = np.concatenate(([0], np.cumsum(text)))
         for split, chosen in kept.items():
-            for group in _groups(chosen, starts, batch.counts, step_text):
-                self._write(split, batch, group, starts, repos)
+            if chosen:
+                # One take per split: its documents hold no more text than the pool they are
+                # taken from (see episode_messages), so 32-bit offsets bound the pool alone.
+                self._write(split, batch, chosen, starts, repos)
 
     def _write(
         self,
@@ -235,28 +231,3 @@ class PartitionWriter:
     def abort(self) -> None:
         for shards in self.shards.values():
             shards.abort()
-
-
-def _groups(
-    chosen: list[int],
-    starts: npt.NDArray[np.int64],
-    counts: npt.NDArray[np.int64],
-    step_text: npt.NDArray[np.int64],
-) -> list[list[int]]:
-    """The chosen episodes in runs of at most _GROUP_TEXT_BYTES of step text (one run, but
-    for batches of very long episodes)."""
-    if not chosen:
-        return []
-    index = np.asarray(chosen, dtype=np.int64)
-    sizes = step_text[starts[index] + counts[index]] - step_text[starts[index]]
-    if int(sizes.sum()) <= _GROUP_TEXT_BYTES:
-        return [chosen]
-    groups: list[list[int]] = [[]]
-    filled = 0
-    for i, size in zip(chosen, sizes.tolist(), strict=True):
-        if groups[-1] and filled + size > _GROUP_TEXT_BYTES:
-            groups.append([])
-            filled = 0
-        groups[-1].append(i)
-        filled += size
-    return groups

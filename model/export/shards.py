@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import zstandard
 
-from model.export.columns import MESSAGE_TYPE, DocumentTable
+from model.export.columns import MESSAGE_TYPE, POOL, DocumentTable
 from model.export.manifest import ShardInfo
 from model.export.options import ShardFormat
 
@@ -140,10 +140,6 @@ class ParquetWriter:
         self.schema = schema.with_metadata(metadata)
         self.row_group = row_group
         self.file = HashingFile(path)
-        # glibc's allocator, not pyarrow's default (mimalloc): mimalloc hands the buffers of
-        # each row group back to the kernel soon after they are freed, and the kernel zeroed
-        # fresh pages for the next one for about a tenth of the export's CPU time.
-        self._pool_arrow = pa.system_memory_pool()
         # Buffered in Arrow (the Parquet writer makes a small write per page header and page):
         # each write into the Python file takes the GIL from the export's threads, and a
         # compression thread waiting for it stalls the export.
@@ -157,7 +153,7 @@ class ParquetWriter:
             # Statistics of the scalar columns only: min/max of every message text would
             # compare hundreds of megabytes to tell a reader nothing useful.
             write_statistics=[f.name for f in schema if f.name != "messages"],
-            memory_pool=self._pool_arrow,
+            memory_pool=POOL,  # glibc's allocator, as for the documents (model.export.columns)
         )
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="forager-parquet")
         self._pending: Future[None] | None = None

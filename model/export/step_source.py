@@ -6,8 +6,9 @@ connection adopts the export transaction's snapshot (`SET TRANSACTION SNAPSHOT`,
 `pg_dump -j` does), so it reads exactly the store the episode cursor reads. An export in one
 process streams all its steps with one ordered query and takes them batch by batch
 (`StreamedSteps`); a worker of a parallel export asks for the steps of each batch it is sent
-(`BatchedSteps`). Queries carry their integers as literals: ADBC reads parameterized queries
-through another path that returns the whole result at once.
+(`BatchedSteps`). The queries are those of SQLite's path and of the episode cursor, rendered
+with their integers as literals: ADBC reads parameterized queries through another path that
+returns the whole result at once.
 
 SQLite (the embedded store): one SQLAlchemy query per batch (`SqlSteps`).
 """
@@ -22,13 +23,15 @@ from typing import Any, Protocol
 import adbc_driver_postgresql.dbapi as adbc
 import numpy as np
 import pyarrow as pa
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 
-from forager.store.models import EpisodeRow, StepRow
+from forager.store.models import StepRow
 from model.errors import ExportError
 from model.export.columns import POOL, StepColumns
 from model.export.manifest import Watermark
+from model.export.store_reader import episodes_to_export
 
 # What pg_export_snapshot() returns, e.g. 00000003-0000001B-1 (checked before it is used).
 _SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+$")
@@ -46,27 +49,25 @@ class StepSource(Protocol):
         ...
 
 
-def _int_array(ids: Sequence[int]) -> str:
-    return "'{" + ",".join(str(int(i)) for i in ids) + "}'::bigint[]"
+_STEP_COLUMNS = (StepRow.episode_id, StepRow.raw_output, StepRow.observation)
+_STEP_ORDER = (StepRow.episode_id, StepRow.index)
 
 
-_STEP_COLUMNS = f"s.episode_id, s.raw_output, s.observation FROM {StepRow.__tablename__} s"
+def steps_of(ids: Sequence[int]) -> Select[tuple[int, str, str]]:
+    """The steps of the given episodes, in episode and step order."""
+    return select(*_STEP_COLUMNS).where(StepRow.episode_id.in_(list(ids))).order_by(*_STEP_ORDER)
 
 
-def streamed_steps_query(since: Watermark, limit: int | None) -> str:
-    """The steps of the episodes an export reads (see EpisodeReader.batches), in order."""
-    cond = f"id > {int(since.last_id)}"
-    if since.pending:
-        cond = f"({cond} OR id = ANY({_int_array(since.pending)}))"
-    episodes = f"SELECT id FROM {EpisodeRow.__tablename__} WHERE status = 'finished' AND {cond} ORDER BY id"
-    if limit is not None:
-        episodes += f" LIMIT {int(limit)}"
-    return f"SELECT {_STEP_COLUMNS} JOIN ({episodes}) e ON e.id = s.episode_id ORDER BY s.episode_id, s.index"
+def streamed_steps(since: Watermark, limit: int | None) -> Select[tuple[int, str, str]]:
+    """The steps of the episodes an export reads (the episode cursor's own selection), in order."""
+    episodes = episodes_to_export(since, limit).subquery()
+    return select(*_STEP_COLUMNS).join(episodes, episodes.c.id == StepRow.episode_id).order_by(*_STEP_ORDER)
 
 
-def batched_steps_query(ids: Sequence[int]) -> str:
-    where = f"s.episode_id = ANY({_int_array(ids)})"
-    return f"SELECT {_STEP_COLUMNS} WHERE {where} ORDER BY s.episode_id, s.index"
+def _pg_text(query: Select[Any]) -> str:
+    # Integers as literals: ADBC reads a parameterized query through a path that returns the
+    # whole result at once, a plain one through binary COPY, streamed.
+    return str(query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
 
 
 def export_snapshot(conn: Connection) -> str:
@@ -119,7 +120,7 @@ class BatchedSteps:
         if not ids:
             return StepColumns.empty()
         with _arrow_cursor(self.conn) as cur:
-            cur.execute(batched_steps_query(ids))
+            cur.execute(_pg_text(steps_of(ids)))
             table = cur.fetch_arrow_table()
         return StepColumns.from_table(table)
 
@@ -129,7 +130,7 @@ class StreamedSteps:
 
     def __init__(self, conn: adbc.Connection, since: Watermark, limit: int | None) -> None:
         self._cursor = _arrow_cursor(conn)
-        self._cursor.execute(streamed_steps_query(since, limit))
+        self._cursor.execute(_pg_text(streamed_steps(since, limit)))
         self._reader: pa.RecordBatchReader = self._cursor.fetch_record_batch()
         self._held: list[pa.RecordBatch] = []  # read, not yet taken
         self._held_last = -1  # episode id of the last row held
@@ -168,9 +169,4 @@ class SqlSteps:
     def steps(self, ids: Sequence[int], up_to: int) -> StepColumns:
         if not ids:
             return StepColumns.empty()
-        rows = self.conn.execute(
-            select(StepRow.episode_id, StepRow.raw_output, StepRow.observation)
-            .where(StepRow.episode_id.in_(list(ids)))
-            .order_by(StepRow.episode_id, StepRow.index)
-        ).tuples()
-        return StepColumns.from_rows(list(rows))
+        return StepColumns.from_rows(list(self.conn.execute(steps_of(ids)).tuples()))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Text, cast, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, Text, and_, cast, or_, select
 from sqlalchemy.orm import Session
 
 from forager.store.models import EnvironmentRow, EpisodeRow, SnapshotRow, SourceRow, TaskRow
@@ -92,6 +92,22 @@ def begin_snapshot(session: Session) -> Connection:
     return session.connection()  # SQLite: a read transaction is already one snapshot (WAL)
 
 
+def _past(since: Watermark) -> ColumnElement[bool]:
+    """Episodes past the watermark: above its last id, or pending at it."""
+    cond = EpisodeRow.id > since.last_id
+    return or_(cond, EpisodeRow.id.in_(since.pending)) if since.pending else cond
+
+
+def _to_export(since: Watermark) -> ColumnElement[bool]:
+    return and_(EpisodeRow.status == "finished", _past(since))
+
+
+def episodes_to_export(since: Watermark, limit: int | None) -> Select[tuple[int]]:
+    """The ids of the episodes an export past `since` reads, in order: the one definition the
+    episode cursor and the step stream (model.export.step_source) share."""
+    return select(EpisodeRow.id).where(_to_export(since)).order_by(EpisodeRow.id).limit(limit)
+
+
 class EpisodeReader:
     def __init__(self, conn: Connection, since: Watermark, batch: int, limit: int | None = None) -> None:
         self.conn = conn
@@ -102,20 +118,16 @@ class EpisodeReader:
 
     def batches(self) -> Iterator[list[EpisodeRecord]]:
         """Finished episodes with id > watermark or pending, in id order (no steps)."""
-        cond = EpisodeRow.id > self.since.last_id
-        if self.since.pending:
-            cond = or_(cond, EpisodeRow.id.in_(self.since.pending))
         query = (
             select(*_EPISODE_COLUMNS)
             .join(EnvironmentRow, EnvironmentRow.id == EpisodeRow.environment_id)
             .join(SnapshotRow, SnapshotRow.id == EnvironmentRow.snapshot_id)
             .join(SourceRow, SourceRow.id == SnapshotRow.source_id)
             .outerjoin(TaskRow, TaskRow.id == EpisodeRow.task_id)
-            .where(EpisodeRow.status == "finished", cond)
+            .where(_to_export(self.since))
             .order_by(EpisodeRow.id)
+            .limit(self.limit)
         )
-        if self.limit is not None:
-            query = query.limit(self.limit)
         result = self.conn.execution_options(stream_results=True, yield_per=self.batch).execute(query)
         memo = _JsonMemo()
         for rows in result.partitions():
@@ -130,10 +142,9 @@ class EpisodeReader:
         """The watermark after this read: the highest id seen, and the episodes at or below it
         (and past the old watermark, or pending before) that were still running."""
         top = self.max_seen
-        cond = EpisodeRow.id > self.since.last_id
-        if self.since.pending:
-            cond = or_(cond, EpisodeRow.id.in_(self.since.pending))
         pending = self.conn.scalars(
-            select(EpisodeRow.id).where(EpisodeRow.status != "finished", EpisodeRow.id <= top, cond)
+            select(EpisodeRow.id).where(
+                EpisodeRow.status != "finished", EpisodeRow.id <= top, _past(self.since)
+            )
         ).all()
         return Watermark(last_id=top, pending=sorted(int(i) for i in pending))
